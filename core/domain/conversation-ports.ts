@@ -1,0 +1,46 @@
+/** A reply as the domain sees it: plain text and optional quick replies. */
+export interface Reply {
+  readonly text: string;
+  readonly quickReplies: readonly QuickReply[];
+}
+
+/** A choice offered under a reply; `payload` comes back as the next message's action payload. */
+export interface QuickReply {
+  readonly title: string;
+  readonly payload: string;
+}
+
+/** What HandleMessage stored for a message id, returned unchanged to a repeat. */
+export interface StoredHandling {
+  readonly sessionId: string;
+  readonly replies: readonly Reply[];
+}
+
+/**
+ * MessageLog remembers each handled message of a subject so a provider retry gets the first
+ * handling's replies and nothing runs twice (DESIGN.md, ConversationService).
+ */
+export interface MessageLog {
+  /** The stored handling of `messageKey` for this subject, if any. */
+  get(subjectId: string, messageKey: string): Promise<StoredHandling | undefined>;
+  /** Stores a handling; kept for `ttlMs`. */
+  put(subjectId: string, messageKey: string, handling: StoredHandling, ttlMs: number): Promise<void>;
+}
+
+/**
+ * ConversationLock serialises the messages of one subject: `run` calls `fn` only after every
+ * earlier caller for the same subject has finished, in arrival order, across processes sharing
+ * the store. A holder that dies loses the lock after its lease; a waiter that waits longer than
+ * the store's wait limit gets DomainError CONVERSATION_BUSY.
+ */
+export interface ConversationLock {
+  run<T>(subjectId: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * RateGate consumes one unit of a limit for a key and throws DomainError RATE_LIMITED with
+ * retryAfterMs when the limit is reached.
+ */
+export interface RateGate {
+  consume(key: string): Promise<void>;
+}
