@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { runCore, runDev } from "./run-core.js";
+import { runToken } from "./token.js";
+
+/**
+ * The `teller` CLI: the only place that starts servers, handles signals and writes to the
+ * console (STYLE.md §1). Commands are named in DESIGN.md (Running it).
+ */
+const USAGE = `usage: teller <command>
+
+commands:
+  dev                          core on embedded defaults, with a demo customer (what \`make run\` starts)
+  core                         the core service: gRPC on CORE_PORT, Connect and gRPC-Web on CONNECT_PORT
+  token --scopes a,b [--ttl 1h] print a service JWT signed with the development key
+  help                         this text
+
+configuration comes from the environment; see .env.example`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "core":
+      return runCore(process.env);
+    case "dev":
+      return runDev(process.env);
+    case "token": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { scopes: { type: "string" }, ttl: { type: "string" }, subject: { type: "string" } },
+      });
+      return runToken(process.env, values);
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`teller: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`teller: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

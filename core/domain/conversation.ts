@@ -1,0 +1,85 @@
+import { maskCardNumbers } from "../../lib/redact.js";
+import { deriveSubjectId } from "../../lib/subject-id.js";
+import { type Channel, isPhoneChannel } from "./channel.js";
+import type { ConversationLock, MessageLog, RateGate, Reply, StoredHandling } from "./conversation-ports.js";
+import { answer } from "./dialog/engine.js";
+import { classify } from "./dialog/intent.js";
+import { CARD_WARNING, reply } from "./dialog/replies.js";
+import type { Customer, LedgerStore } from "./ledger.js";
+import type { SessionStore } from "./session.js";
+
+/** One inbound message, already validated at the edge. */
+export interface InboundMessage {
+  readonly channel: Channel;
+  readonly channelUserId: string;
+  readonly messageId: string;
+  readonly text?: string;
+  readonly actionPayload?: string;
+}
+
+/** The outcome of HandleMessage. */
+export interface HandledMessage extends StoredHandling {
+  readonly duplicate: boolean;
+  /** Pseudonymous subject id, for logs. */
+  readonly subjectId: string;
+}
+
+/** Collaborators of the conversation use case. */
+export interface ConversationDeps {
+  readonly userIdSalt: string;
+  readonly sessions: SessionStore;
+  readonly messages: MessageLog;
+  readonly lock: ConversationLock;
+  readonly rateGate: RateGate;
+  readonly ledger: LedgerStore;
+  /** How long a handled message id is remembered (ID-3: at least 24 h). */
+  readonly dedupeTtlMs: number;
+}
+
+/** The ConversationService use case: HandleMessage. */
+export interface Conversations {
+  handleMessage(message: InboundMessage): Promise<HandledMessage>;
+}
+
+/**
+ * Creates the conversation use case. Order matters: a repeat is answered from the message log
+ * before any limit is consumed (a provider retry must not cost the customer); then the
+ * per-subject limit; then the subject's lock, inside which the log is read again so a duplicate
+ * that raced the first delivery still runs nothing twice.
+ */
+export function createConversations(deps: ConversationDeps): Conversations {
+  return {
+    async handleMessage(message) {
+      const subjectId = deriveSubjectId(deps.userIdSalt, message.channel, message.channelUserId);
+      const key = `${message.channel}:${message.messageId}`;
+      const seen = await deps.messages.get(subjectId, key);
+      if (seen) return { ...seen, duplicate: true, subjectId };
+      await deps.rateGate.consume(subjectId);
+      return deps.lock.run(subjectId, async () => {
+        const raced = await deps.messages.get(subjectId, key);
+        if (raced) return { ...raced, duplicate: true, subjectId };
+        const handling = await handleOnce(deps, subjectId, message);
+        await deps.messages.put(subjectId, key, handling, deps.dedupeTtlMs);
+        return { ...handling, duplicate: false, subjectId };
+      });
+    },
+  };
+}
+
+async function handleOnce(deps: ConversationDeps, subjectId: string, message: InboundMessage): Promise<StoredHandling> {
+  const { session } = await deps.sessions.start(subjectId, message.channel);
+  const card = message.text === undefined ? undefined : maskCardNumbers(message.text);
+  const customer = await identify(deps, message);
+  const replies: Reply[] = card?.masked ? [reply(CARD_WARNING)] : [];
+  replies.push(...(await answer(deps, classify({ ...message, text: card?.text }), customer)));
+  return { sessionId: session.id, replies };
+}
+
+/**
+ * A WhatsApp or SMS sender whose number is a customer's registered phone is that customer, for
+ * read-only requests only (issue 3); other channels are linked by OTP in a later slice.
+ */
+async function identify(deps: ConversationDeps, message: InboundMessage): Promise<Customer | undefined> {
+  if (!isPhoneChannel(message.channel)) return undefined;
+  return deps.ledger.findCustomerByPhone(message.channelUserId);
+}

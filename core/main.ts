@@ -1,0 +1,135 @@
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import type { Clock } from "../lib/clock.js";
+import { newId } from "../lib/ids.js";
+import type { Logger } from "../lib/logger.js";
+import { createLimiter } from "../lib/rate-limit.js";
+import { createRedis } from "../lib/redis.js";
+import { createServiceTokenVerifier } from "../lib/service-token.js";
+import type { CoreConfig } from "./config.js";
+import { createConversations } from "./domain/conversation.js";
+import type { ConversationLock, MessageLog } from "./domain/conversation-ports.js";
+import type { LedgerStore } from "./domain/ledger.js";
+import type { SessionStore } from "./domain/session.js";
+import { createBankingRoutes } from "./rpc/banking-rpc.js";
+import { createConversationRoutes } from "./rpc/conversation-rpc.js";
+import { createCustomerRoutes } from "./rpc/customer-rpc.js";
+import type { RpcInvoker } from "./rpc/invoker.js";
+import { createInvoker } from "./rpc/pipeline.js";
+import { createSessionRoutes } from "./rpc/session-rpc.js";
+import { createPendingRoutes } from "./rpc/unimplemented-rpc.js";
+import { createMemoryConversationLock } from "./stores/memory/conversation-lock.js";
+import { createMemoryMessageLog } from "./stores/memory/message-log.js";
+import { createMemorySessionStore } from "./stores/memory/session-store.js";
+import { createPostgresLedgerStore } from "./stores/postgres/ledger-store.js";
+import { migrate } from "./stores/postgres/migrate.js";
+import { createPgClient } from "./stores/postgres/pg-client.js";
+import { createPgliteClient } from "./stores/postgres/pglite-client.js";
+import type { SqlClient } from "./stores/postgres/sql-client.js";
+import { createRateGate } from "./stores/rate-gate.js";
+import { createRedisConversationLock } from "./stores/redis/conversation-lock.js";
+import { createRedisMessageLog } from "./stores/redis/message-log.js";
+import { createRedisSessionStore } from "./stores/redis/session-store.js";
+
+/** Collaborators of the core; tests pass their own Redis connection, key prefix and SQL client. */
+export interface CoreDeps {
+  readonly config: CoreConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** A Redis connection owned by the caller; otherwise one is opened from config.redisUrl. */
+  readonly redis?: Redis;
+  /** First part of every Redis key; default "teller". */
+  readonly keyPrefix?: string;
+  /** A SQL client owned by the caller; otherwise PGlite under DATA_DIR or DATABASE_URL. */
+  readonly sql?: SqlClient;
+}
+
+/** The running core: the pipeline both servers mount, a readiness probe, and close(). */
+export interface Core {
+  readonly invoker: RpcInvoker;
+  readonly ledger: LedgerStore;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** How long a handled message id is remembered: 24 h, as Stripe keeps idempotency keys (ID-3). */
+const DEDUPE_TTL_MS = 24 * 3_600_000;
+
+/**
+ * The composition root of the core (STYLE.md §5): builds stores, limiters, use cases and the rpc
+ * pipeline from config, and hands each its collaborators. It never listens; bin/ does.
+ */
+export async function createCore(deps: CoreDeps): Promise<Core> {
+  const { config, clock, logger } = deps;
+  const redis = deps.redis ?? (config.redisUrl ? createRedis(config.redisUrl) : undefined);
+  if (!redis) logger.warn("REDIS_URL is unset: sessions, limits and locks live in this process (single instance only)");
+  const sql = deps.sql ?? openSql(config);
+  await migrate(sql);
+  const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
+  const state = createStateStores(deps, redis);
+  const perSubject = config.ratePerSubject;
+  const rateGate = createRateGate(
+    createLimiter({
+      redis,
+      keyPrefix: `${deps.keyPrefix ?? "teller"}:rl:message`,
+      points: perSubject.points,
+      durationSeconds: Math.ceil(perSubject.durationMs / 1000),
+    }),
+  );
+  const conversations = createConversations({
+    userIdSalt: config.userIdSalt,
+    ...state,
+    rateGate,
+    ledger,
+    dedupeTtlMs: DEDUPE_TTL_MS,
+  });
+  const invoker = createInvoker({
+    services: [
+      createSessionRoutes({ sessions: state.sessions, userIdSalt: config.userIdSalt }),
+      createConversationRoutes({ conversations, maxTextChars: config.maxTextChars }),
+      createBankingRoutes({ ledger }),
+      createCustomerRoutes({ ledger }),
+      ...createPendingRoutes(),
+    ],
+    verify: createServiceTokenVerifier(config.verificationKeys, clock),
+    logger,
+    clock,
+    callTimeoutMs: config.callTimeoutMs,
+  });
+  return {
+    invoker,
+    ledger,
+    ready: async () => (await ledger.ping()) && (!redis || redis.status === "ready"),
+    close: async () => {
+      await state.sessions.close();
+      if (!deps.sql) await sql.close();
+      if (redis && !deps.redis) await redis.quit();
+    },
+  };
+}
+
+function openSql(config: CoreConfig): SqlClient {
+  if (config.databaseUrl) return createPgClient({ connectionString: config.databaseUrl });
+  return createPgliteClient({ dataDir: join(config.dataDir, "pglite") });
+}
+
+function createStateStores(
+  deps: CoreDeps,
+  redis: Redis | undefined,
+): { sessions: SessionStore; messages: MessageLog; lock: ConversationLock } {
+  const { clock, config } = deps;
+  const sessionOptions = { clock, ids: newId, ttlMs: config.sessionTtlMs, maxSessions: config.maxSessions };
+  if (!redis) {
+    return {
+      sessions: createMemorySessionStore(sessionOptions),
+      messages: createMemoryMessageLog({ clock }),
+      lock: createMemoryConversationLock({}),
+    };
+  }
+  const prefix = deps.keyPrefix ?? "teller";
+  return {
+    sessions: createRedisSessionStore({ ...sessionOptions, redis, prefix }),
+    messages: createRedisMessageLog({ redis, prefix }),
+    lock: createRedisConversationLock({ redis, prefix }),
+  };
+}

@@ -1,0 +1,52 @@
+import { CustomerService } from "../../gen/teller/v1/customer_service_pb.js";
+import type { LedgerStore } from "../domain/ledger.js";
+import { accountToPb, customerToPb, transferToPb } from "./convert.js";
+import {
+  optionalText,
+  requireCurrency,
+  requireId,
+  requireKey,
+  requirePhone,
+  requirePositiveMoney,
+  requireText,
+} from "./fields.js";
+import { route, type ServiceRoutes } from "./route.js";
+
+/** Collaborators of the CustomerService adapter. */
+export interface CustomerRpcDeps {
+  readonly ledger: LedgerStore;
+}
+
+/**
+ * The CustomerService routes; scope `banking:admin`. EnrollTotp and EraseSubject answer
+ * UNIMPLEMENTED until step-up and transcripts exist.
+ */
+export function createCustomerRoutes(deps: CustomerRpcDeps): ServiceRoutes {
+  const m = CustomerService.method;
+  return {
+    service: CustomerService,
+    routes: {
+      createCustomer: route(m.createCustomer, "banking:admin", async (req) => {
+        const displayName = requireText("display_name", req.displayName.trim(), 100);
+        const phoneNumber = requirePhone("phone_number", req.phoneNumber);
+        return { customer: customerToPb(await deps.ledger.createCustomer({ displayName, phoneNumber })) };
+      }),
+      openAccount: route(m.openAccount, "banking:admin", async (req) => {
+        const customerId = requireId("customer_id", req.customerId);
+        const currency = requireCurrency("currency", req.currency);
+        return { account: accountToPb(await deps.ledger.openAccount(customerId, currency)) };
+      }),
+      deposit: route(m.deposit, "banking:admin", async (req) => {
+        const result = await deps.ledger.deposit({
+          accountId: requireId("account_id", req.accountId),
+          amount: requirePositiveMoney("amount", req.amount),
+          reference: optionalText("reference", req.reference, 140),
+          idempotencyKey: requireKey("idempotency_key", req.idempotencyKey, 255),
+        });
+        return { transfer: transferToPb(result.transfer), account: accountToPb(result.account) };
+      }),
+      enrollTotp: route(m.enrollTotp, "banking:admin"),
+      eraseSubject: route(m.eraseSubject, "banking:admin"),
+    },
+  };
+}

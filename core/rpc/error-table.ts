@@ -1,0 +1,60 @@
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { DomainError, type ErrorCode } from "../domain/errors.js";
+
+/** The domain of every ErrorInfo Teller sends (google.rpc.ErrorInfo.domain). */
+export const ERROR_DOMAIN = "teller.bank";
+
+/**
+ * The one table from domain error codes to gRPC/Connect status codes (STYLE.md §6). Retryable
+ * codes carry RetryInfo; every error carries ErrorInfo whose reason is the domain code.
+ */
+const STATUS: Record<ErrorCode, Code> = {
+  INVALID_ARGUMENT: Code.InvalidArgument,
+  NOT_FOUND: Code.NotFound,
+  ALREADY_EXISTS: Code.AlreadyExists,
+  SESSION_LIMIT_REACHED: Code.ResourceExhausted,
+  RATE_LIMITED: Code.ResourceExhausted,
+  IDEMPOTENCY_CONFLICT: Code.FailedPrecondition,
+  INSUFFICIENT_FUNDS: Code.FailedPrecondition,
+  CURRENCY_MISMATCH: Code.FailedPrecondition,
+  CONVERSATION_BUSY: Code.Unavailable,
+  UNAVAILABLE: Code.Unavailable,
+};
+
+/** Builds a caller-facing error with ErrorInfo (and metadata) attached. */
+export function rpcError(code: Code, reason: string, message: string, metadata: Record<string, string> = {}) {
+  return new ConnectError(message, code, undefined, [
+    { desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata } },
+  ]);
+}
+
+/**
+ * Maps any thrown value to a ConnectError safe for the caller. DomainErrors keep their caller-
+ * facing message; ConnectErrors built by the pipeline pass through; anything else becomes a
+ * generic INTERNAL naming only the request id, and `internal` is true so the caller logs the cause.
+ */
+export function toRpcError(err: unknown, requestId: string): { error: ConnectError; internal: boolean } {
+  if (err instanceof ConnectError) return { error: err, internal: false };
+  if (err instanceof DomainError) return { error: fromDomain(err), internal: err.code === "UNAVAILABLE" };
+  const message = `internal error; quote request id ${requestId} to support`;
+  return { error: rpcError(Code.Internal, "INTERNAL", message, { request_id: requestId }), internal: true };
+}
+
+function fromDomain(err: DomainError): ConnectError {
+  const metadata: Record<string, string> = {};
+  if (err.retryAfterMs !== undefined) metadata.retry_after_ms = String(Math.ceil(err.retryAfterMs));
+  const error = rpcError(STATUS[err.code], err.code, err.message, metadata);
+  if (err.retryAfterMs !== undefined) {
+    error.details.push({
+      desc: RetryInfoSchema,
+      value: { retryDelay: durationFromMs(Math.ceil(err.retryAfterMs)) },
+    });
+  }
+  if (err.field !== undefined) {
+    const violation = { field: err.field, description: err.message };
+    error.details.push({ desc: BadRequestSchema, value: { fieldViolations: [violation] } });
+  }
+  return error;
+}

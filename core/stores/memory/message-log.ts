@@ -1,0 +1,48 @@
+import type { Clock } from "../../../lib/clock.js";
+import type { MessageLog, StoredHandling } from "../../domain/conversation-ports.js";
+
+/** Collaborators of createMemoryMessageLog. */
+export interface MemoryMessageLogDeps {
+  readonly clock: Clock;
+}
+
+interface Entry {
+  readonly handling: StoredHandling;
+  readonly expiresAt: number;
+}
+
+/**
+ * Creates a MessageLog in process memory for a single instance. Entries expire by the injected
+ * clock; each put first drops expired entries from the oldest end (a Map keeps insertion order),
+ * so memory stays bounded by the traffic of one ttl without a timer.
+ */
+export function createMemoryMessageLog(deps: MemoryMessageLogDeps): MessageLog {
+  const entries = new Map<string, Entry>();
+  const keyOf = (subjectId: string, messageKey: string) => JSON.stringify([subjectId, messageKey]);
+
+  const evictExpired = (now: number) => {
+    for (const [key, entry] of entries) {
+      if (entry.expiresAt > now) return;
+      entries.delete(key);
+    }
+  };
+
+  return {
+    async get(subjectId, messageKey) {
+      const key = keyOf(subjectId, messageKey);
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      if (entry.expiresAt > deps.clock.now()) return entry.handling;
+      entries.delete(key);
+      return undefined;
+    },
+    async put(subjectId, messageKey, handling, ttlMs) {
+      const now = deps.clock.now();
+      evictExpired(now);
+      const key = keyOf(subjectId, messageKey);
+      // Re-insert at the end so insertion order stays close to expiry order.
+      entries.delete(key);
+      entries.set(key, { handling: structuredClone(handling), expiresAt: now + ttlMs });
+    },
+  };
+}

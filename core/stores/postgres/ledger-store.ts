@@ -1,0 +1,180 @@
+import type { Clock } from "../../../lib/clock.js";
+import type { IdSource } from "../../../lib/ids.js";
+import { isCurrency, MAX_MINOR_UNITS } from "../../../lib/money.js";
+import { DomainError, invalidArgument } from "../../domain/errors.js";
+import type { Account, DepositInput, LedgerStore } from "../../domain/ledger.js";
+import { postDeposit } from "./ledger-deposit.js";
+import type { AccountRow, CustomerRow, PostingRow } from "./ledger-rows.js";
+import {
+  ACCOUNT_COLUMNS,
+  CUSTOMER_COLUMNS,
+  decodeCursor,
+  encodeCursor,
+  epochMs,
+  toAccount,
+  toCustomer,
+  toPosting,
+} from "./ledger-rows.js";
+import type { SqlClient } from "./sql-client.js";
+import { sqlState } from "./sql-client.js";
+
+/** Collaborators of the PostgreSQL ledger store. */
+export interface PostgresLedgerStoreDeps {
+  /** PGlite or pg; migrated beforehand with `migrate`. The store owns it: `close` closes it. */
+  readonly client: SqlClient;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
+
+/** The most postings one page returns, whatever the caller asks. */
+export const MAX_PAGE_SIZE = 100;
+
+/** Every failure that is not already a DomainError means the database could not answer. */
+function unavailable(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  return new DomainError("UNAVAILABLE", "The ledger is unavailable; try again later.", { cause: error });
+}
+
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw unavailable(error);
+  }
+}
+
+function checkDeposit(input: DepositInput): void {
+  if (!isCurrency(input.amount.currency)) throw invalidArgument("amount.currency", "is not an ISO 4217 code");
+  const units = input.amount.minorUnits;
+  if (units <= 0n || units > MAX_MINOR_UNITS) throw invalidArgument("amount.minor_units", "is out of range");
+}
+
+function pageSize(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw invalidArgument("page.page_size", "must be a positive integer");
+  return Math.min(limit, MAX_PAGE_SIZE);
+}
+
+/**
+ * Creates the LedgerStore on PostgreSQL (or PGlite, with the same SQL). The database enforces
+ * what must never break — no negative customer balance, one transfer per idempotency key,
+ * append-only entries — and the store maps SQLSTATEs, never message text, to DomainError codes.
+ */
+export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): LedgerStore {
+  const { client, clock, ids } = deps;
+  const now = () => new Date(clock.now()).toISOString();
+
+  const findAccount = async (accountId: string): Promise<Account | undefined> => {
+    const { rows } = await client.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND kind = 'customer'`,
+      [accountId],
+    );
+    return rows[0] === undefined ? undefined : toAccount(rows[0]);
+  };
+  const customerExists = async (customerId: string): Promise<boolean> => {
+    const { rows } = await client.query("SELECT 1 FROM customers WHERE id = $1", [customerId]);
+    return rows.length > 0;
+  };
+
+  return {
+    createCustomer: (input) =>
+      guard(async () => {
+        try {
+          const { rows } = await client.query<CustomerRow>(
+            `INSERT INTO customers (id, display_name, phone_number, created_at)
+             VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${CUSTOMER_COLUMNS}`,
+            [ids("cus_"), input.displayName, input.phoneNumber, now()],
+          );
+          return toCustomer(rows[0] as CustomerRow);
+        } catch (error) {
+          if (sqlState(error) !== "23505") throw error;
+          throw new DomainError("ALREADY_EXISTS", "A customer with this phone number exists.", {
+            cause: error,
+          });
+        }
+      }),
+
+    getCustomer: (customerId) =>
+      guard(async () => {
+        const { rows } = await client.query<CustomerRow>(
+          `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = $1`,
+          [customerId],
+        );
+        return rows[0] === undefined ? undefined : toCustomer(rows[0]);
+      }),
+
+    findCustomerByPhone: (phoneNumber) =>
+      guard(async () => {
+        const { rows } = await client.query<CustomerRow>(
+          `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE phone_number = $1`,
+          [phoneNumber],
+        );
+        return rows[0] === undefined ? undefined : toCustomer(rows[0]);
+      }),
+
+    openAccount: (customerId, currency) =>
+      guard(async () => {
+        if (!isCurrency(currency)) throw invalidArgument("currency", "is not an ISO 4217 code");
+        if (!(await customerExists(customerId)))
+          throw new DomainError("NOT_FOUND", "The customer does not exist.");
+        const { rows } = await client.query<AccountRow>(
+          `INSERT INTO accounts (id, customer_id, kind, currency, balance, created_at)
+           VALUES ($1, $2, 'customer', $3, 0, $4::timestamptz) RETURNING ${ACCOUNT_COLUMNS}`,
+          [ids("acc_"), customerId, currency, now()],
+        );
+        return toAccount(rows[0] as AccountRow);
+      }),
+
+    getAccount: (accountId) => guard(() => findAccount(accountId)),
+
+    listAccounts: (customerId) =>
+      guard(async () => {
+        if (!(await customerExists(customerId)))
+          throw new DomainError("NOT_FOUND", "The customer does not exist.");
+        const { rows } = await client.query<AccountRow>(
+          `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE customer_id = $1 AND kind = 'customer' ORDER BY seq`,
+          [customerId],
+        );
+        return rows.map(toAccount);
+      }),
+
+    deposit: (input) =>
+      guard(() => {
+        checkDeposit(input);
+        return client.transaction((tx) => postDeposit(tx, { clock, ids }, input));
+      }),
+
+    listPostings: (accountId, page) =>
+      guard(async () => {
+        const limit = pageSize(page.limit);
+        const before = page.cursor === undefined ? null : decodeCursor(page.cursor);
+        if ((await findAccount(accountId)) === undefined) {
+          throw new DomainError("NOT_FOUND", "The account does not exist.");
+        }
+        const { rows } = await client.query<PostingRow>(
+          `SELECT e.id, e.seq, e.transfer_id, e.account_id, t.currency, e.amount, e.balance_after, t.reference,
+             ${epochMs("e.created_at")} AS created_ms
+           FROM entries e JOIN transfers t ON t.id = e.transfer_id
+           WHERE e.account_id = $1 AND ($2::int8 IS NULL OR e.seq < $2::int8)
+           ORDER BY e.seq DESC LIMIT $3`,
+          [accountId, before, limit + 1],
+        );
+        const items = rows.slice(0, limit);
+        const last = items.at(-1);
+        const more = rows.length > limit && last !== undefined;
+        return { items: items.map(toPosting), ...(more ? { nextCursor: encodeCursor(last.seq) } : {}) };
+      }),
+
+    ping: async () => {
+      try {
+        await client.query("SELECT 1");
+        return true;
+      } catch {
+        // A failed probe is the answer "not ready", not an error (health checks poll this).
+        return false;
+      }
+    },
+
+    close: () => client.close(),
+  };
+}

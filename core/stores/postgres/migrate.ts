@@ -1,0 +1,49 @@
+import { ledgerMigration } from "./migrations/001-ledger.js";
+import type { SqlClient } from "./sql-client.js";
+
+/** One schema change: applied once, in version order, recorded in schema_migrations. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The ledger's migrations in order. They live in modules, not .sql files, because the build
+ * copies no assets: the same text then runs from source (tsx) and from dist/.
+ */
+export const migrations: readonly Migration[] = [ledgerMigration];
+
+/**
+ * Applies the migrations not yet recorded, in one transaction, and returns the versions applied.
+ * A transaction-scoped advisory lock keyed on the current schema makes two processes starting
+ * together take turns: the second finds everything applied and does nothing.
+ */
+export async function migrate(client: SqlClient, list: readonly Migration[] = migrations): Promise<number[]> {
+  const ordered = [...list].sort((a, b) => a.version - b.version);
+  return client.transaction(async (tx) => {
+    await tx.query(
+      "SELECT pg_advisory_xact_lock(hashtextextended('teller:migrate:' || current_schema(), 0))",
+    );
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    );
+    const { rows } = await tx.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const done = new Set(rows.map((row) => Number(row.version)));
+    const applied: number[] = [];
+    for (const migration of ordered) {
+      if (done.has(migration.version)) continue;
+      await tx.query(migration.sql);
+      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,19 @@
+import { DomainError } from "../domain/errors.js";
+import type { RateGate } from "../domain/conversation-ports.js";
+import { consumeOrThrow, type Limiter } from "../../lib/rate-limit.js";
+
+/**
+ * Creates the RateGate port over a limiter from createLimiter: one consume per message, and a
+ * spent limit becomes DomainError RATE_LIMITED carrying retryAfterMs for the caller's RetryInfo.
+ * A store failure without insurance is rethrown as it is, never reported as a limit.
+ */
+export function createRateGate(limiter: Limiter): RateGate {
+  return {
+    consume: (key) => consumeOrThrow(limiter, key, rateLimited),
+  };
+}
+
+function rateLimited(retryAfterMs: number): DomainError {
+  const seconds = Math.ceil(retryAfterMs / 1000);
+  return new DomainError("RATE_LIMITED", `Too many messages; try again in ${seconds} s.`, { retryAfterMs });
+}

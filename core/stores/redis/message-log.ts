@@ -1,0 +1,45 @@
+import type { Redis } from "ioredis";
+import { hashTag } from "../../../lib/redis.js";
+import type { MessageLog, StoredHandling } from "../../domain/conversation-ports.js";
+
+/** Collaborators and settings of createRedisMessageLog. */
+export interface RedisMessageLogOptions {
+  readonly redis: Redis;
+  /** First part of every key; default "teller". */
+  readonly prefix?: string;
+}
+
+/**
+ * The key of one handled message, tagged by subject so it shares a slot with the subject's lock
+ * and session (DESIGN.md, State). Only single-key commands touch it.
+ */
+export function messageLogKey(prefix: string, subjectId: string, messageKey: string): string {
+  return `${prefix}:${hashTag(subjectId)}:msg:${messageKey}`;
+}
+
+/**
+ * Creates a MessageLog on Redis, shared by every core instance so a provider retry that lands
+ * on another instance still gets the first handling's replies. Entries are JSON with PX expiry.
+ */
+export function createRedisMessageLog(options: RedisMessageLogOptions): MessageLog {
+  const { redis } = options;
+  const prefix = options.prefix ?? "teller";
+  return {
+    async get(subjectId, messageKey) {
+      const raw = await redis.get(messageLogKey(prefix, subjectId, messageKey));
+      return raw === null ? undefined : parseHandling(raw);
+    },
+    async put(subjectId, messageKey, handling, ttlMs) {
+      const value = JSON.stringify({ sessionId: handling.sessionId, replies: handling.replies });
+      await redis.set(messageLogKey(prefix, subjectId, messageKey), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+    },
+  };
+}
+
+function parseHandling(raw: string): StoredHandling {
+  const parsed = JSON.parse(raw) as StoredHandling;
+  if (typeof parsed.sessionId !== "string" || !Array.isArray(parsed.replies)) {
+    throw new Error("Malformed stored handling in the message log");
+  }
+  return parsed;
+}
