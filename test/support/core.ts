@@ -1,0 +1,98 @@
+import { Writable } from "node:stream";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import { type CoreConfig, loadCoreConfig } from "../../core/config.js";
+import { type Core, createCore } from "../../core/main.js";
+import { createPgliteClient } from "../../core/stores/postgres/pglite-client.js";
+import { type Clock, systemClock } from "../../lib/clock.js";
+import { createLogger } from "../../lib/logger.js";
+import { mintServiceToken } from "../../lib/service-token.js";
+import { createTestSchemaClient } from "./postgres.js";
+import { createTestRedis } from "./redis.js";
+
+/** A signing key of the tests' own, published to the core as its JWKS. */
+export interface TestKeys {
+  readonly privateJwk: JWK;
+  readonly publicJwk: JWK;
+}
+
+/** Creates a fresh Ed25519 service-token key pair. */
+export async function createTestKeys(kid = "test-key"): Promise<TestKeys> {
+  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: "EdDSA" },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: "EdDSA" },
+  };
+}
+
+/** Options of startTestCore. */
+export interface TestCoreOptions {
+  /** "memory" (no Redis) or "redis" (the real server, a prefix of its own). Default "redis". */
+  readonly state?: "memory" | "redis";
+  /** "pglite" (in memory) or "postgres" (the real server, a schema of its own). Default "postgres". */
+  readonly database?: "pglite" | "postgres";
+  /** Extra environment, e.g. MAX_SESSIONS or RATE_LIMIT_PER_SUBJECT. */
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly keys?: TestKeys;
+  /** Share the Redis key prefix of another test core (two processes on one Redis). */
+  readonly shareWith?: TestCore;
+}
+
+/** A core built for one test, with its log lines captured. */
+export interface TestCore {
+  readonly core: Core;
+  readonly config: CoreConfig;
+  readonly keys: TestKeys;
+  readonly prefix?: string;
+  readonly redisHandle?: Awaited<ReturnType<typeof createTestRedis>>;
+  readonly schemaHandle?: Awaited<ReturnType<typeof createTestSchemaClient>>;
+  /** Every log line written so far, raw JSON text. */
+  readonly logs: string[];
+  /** Mints a service token with these scopes. */
+  token(scopes: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a core on real Redis and PostgreSQL (or the embedded defaults) for one test. */
+export async function startTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
+  const keys = options.keys ?? options.shareWith?.keys ?? (await createTestKeys());
+  const clock = options.clock ?? systemClock;
+  const env = {
+    USER_ID_SALT: "test-salt-0123456789abcdefghijklmnopqrstuvwxyz",
+    JWKS: JSON.stringify({ keys: [keys.publicJwk] }),
+    ...options.env,
+  };
+  const config = loadCoreConfig(env);
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level: "debug", destination });
+  const redisHandle = (options.state ?? "redis") === "redis" ? await createTestRedis() : undefined;
+  const prefix = options.shareWith?.prefix ?? redisHandle?.prefix;
+  const schemaHandle =
+    options.shareWith?.schemaHandle ??
+    ((options.database ?? "postgres") === "postgres" ? await createTestSchemaClient() : undefined);
+  const sql = schemaHandle?.client ?? createPgliteClient();
+  const core = await createCore({ config, clock, logger, redis: redisHandle?.redis, keyPrefix: prefix, sql });
+  return {
+    core,
+    config,
+    keys,
+    prefix,
+    redisHandle,
+    schemaHandle,
+    logs,
+    token: (scopes) =>
+      mintServiceToken({ privateJwk: keys.privateJwk, subject: "test", scopes, ttlSeconds: 300, clock }),
+    close: async () => {
+      await core.close();
+      if (redisHandle) await redisHandle.cleanup();
+      if (schemaHandle && !options.shareWith) await schemaHandle.drop();
+      else if (!schemaHandle) await sql.close();
+    },
+  };
+}
