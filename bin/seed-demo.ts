@@ -36,7 +36,7 @@ Demo customer ${customer.displayName}, WhatsApp ${DEMO_PHONE}, account ${funded.
 
 Ask for the balance as that customer (in another terminal):
   TOKEN=$(npx teller token --scopes conversation)
-  npx buf curl --http2-prior-knowledge -H "authorization: Bearer $TOKEN" \\
+  npx buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $TOKEN" \\
     --data '{"channel":"CHANNEL_WHATSAPP","channel_user_id":"${DEMO_PHONE}","message_id":"m1","text":"what is my balance?"}' \\
     http://${core}/teller.v1.ConversationService/HandleMessage
 `;

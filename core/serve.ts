@@ -37,7 +37,11 @@ export async function serveCore(core: Core, options: ServeOptions): Promise<Serv
     logger: options.logger,
   });
   const corePort = await listenGrpc(grpcServer, options.host, options.corePort);
-  const handler = createConnectHandler({ invoker: core.invoker, maxMessageBytes: options.maxMessageBytes });
+  const handler = createConnectHandler({
+    invoker: core.invoker,
+    maxMessageBytes: options.maxMessageBytes,
+    logger: options.logger,
+  });
   const connect = await listenConnect(handler, options.host, options.connectPort);
   return {
     corePort,

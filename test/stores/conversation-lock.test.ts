@@ -10,8 +10,6 @@ import { createTestRedis, type TestRedis } from "../support/redis.js";
 interface LockFixture {
   /** Two locks over the same store; for Redis they use two connections, as two processes would. */
   readonly locks: readonly [ConversationLock, ConversationLock];
-  /** A lock on the same store giving up after `maxWaitMs`. */
-  impatient(maxWaitMs: number): ConversationLock;
   /** Resolves once `count` callers of the subject have arrived and not yet left. */
   arrivals(subjectId: string, count: number): Promise<void>;
 }
@@ -34,7 +32,7 @@ async function rejection(promise: Promise<unknown>): Promise<DomainError> {
   throw new Error("expected a rejection");
 }
 
-function conversationLockBehaviour(make: () => LockFixture) {
+function conversationLockBehaviour(make: (maxWaitMs?: number) => LockFixture) {
   it("should run the calls of one subject one at a time in arrival order, across two clients", async () => {
     const fixture = make();
     const held = gate();
@@ -82,11 +80,11 @@ function conversationLockBehaviour(make: () => LockFixture) {
   });
 
   it("should refuse a caller that waited past maxWaitMs with CONVERSATION_BUSY and let later callers in", async () => {
-    const fixture = make();
+    const fixture = make(30);
     const held = gate();
     const holder = fixture.locks[0].run("subject-a", () => held.opened);
     await fixture.arrivals("subject-a", 1);
-    const error = await rejection(fixture.impatient(30).run("subject-a", async () => "never"));
+    const error = await rejection(fixture.locks[1].run("subject-a", async () => "never"));
     expect(error.code).to.equal("CONVERSATION_BUSY");
     expect(error.retryAfterMs).to.be.greaterThan(0);
     held.open();
@@ -96,17 +94,10 @@ function conversationLockBehaviour(make: () => LockFixture) {
 }
 
 describe("createMemoryConversationLock", () => {
-  conversationLockBehaviour(() => {
-    const lock = createMemoryConversationLock();
-    return {
-      locks: [lock, lock],
-      impatient: (maxWaitMs) => {
-        // The memory lock is per process, so the impatient caller must share the chain: wrap `lock`.
-        const shared = createMemoryConversationLock({ maxWaitMs });
-        return { run: (subjectId, fn) => shared.run(subjectId, () => lock.run(subjectId, fn)) };
-      },
-      arrivals: async () => {},
-    };
+  conversationLockBehaviour((maxWaitMs) => {
+    // One process: both "clients" are the same lock, and arrival is the call itself.
+    const lock = createMemoryConversationLock({ maxWaitMs });
+    return { locks: [lock, lock], arrivals: async () => {} };
   });
 });
 
@@ -124,12 +115,11 @@ describe("createRedisConversationLock", () => {
     while ((await one.redis.llen(lockQueueKey(one.prefix, subjectId))) < count) await sleep(1);
   };
 
-  conversationLockBehaviour(() => ({
+  conversationLockBehaviour((maxWaitMs) => ({
     locks: [
-      createRedisConversationLock({ redis: one.redis, prefix: one.prefix }),
-      createRedisConversationLock({ redis: two.redis, prefix: one.prefix }),
+      createRedisConversationLock({ redis: one.redis, prefix: one.prefix, maxWaitMs }),
+      createRedisConversationLock({ redis: two.redis, prefix: one.prefix, maxWaitMs }),
     ],
-    impatient: (maxWaitMs) => createRedisConversationLock({ redis: two.redis, prefix: one.prefix, maxWaitMs }),
     arrivals,
   }));
 
