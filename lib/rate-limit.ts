@@ -1,5 +1,10 @@
 import type { Redis } from "ioredis";
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from "rate-limiter-flexible";
 
 /**
  * A limiter built by createLimiter. Only this module touches rate-limiter-flexible (STYLE.md §7);
@@ -41,7 +46,10 @@ export function createLimiter(options: LimiterOptions): Limiter {
   if (options.redis === undefined) {
     return new RateLimiterMemory(common);
   }
-  const insuranceLimiter = new RateLimiterMemory({ ...common, points: options.insurancePoints ?? options.points });
+  const insuranceLimiter = new RateLimiterMemory({
+    ...common,
+    points: options.insurancePoints ?? options.points,
+  });
   return new RateLimiterRedis({
     ...common,
     storeClient: options.redis,

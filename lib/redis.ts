@@ -59,7 +59,11 @@ export function waitForRedis(redis: Redis, timeoutMs = 5_000): Promise<void> {
 }
 
 /** A Lua script bound to its SHA1; see defineScript. */
-export type RedisScript = (redis: Redis, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+export type RedisScript = (
+  redis: Redis,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+) => Promise<unknown>;
 
 /**
  * Defines a Lua script that runs by EVALSHA and falls back to EVAL when the server does not

@@ -210,6 +210,26 @@ for (const backend of backends) {
       expect((await store.listPostings(account.id, { limit: 10 })).items).to.have.length(1);
     });
 
+    it("should have the database refuse a transfer whose entries do not sum to zero", async () => {
+      const account = await openEurAccount();
+      const { transfer } = await deposit(account.id, 100n);
+      const unbalanced = client.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO transfers (id, kind, idempotency_key, from_account_id, to_account_id, currency, amount,
+             reference, created_at)
+           VALUES ('trf_x', 'deposit', 'unbalanced', $1, $2, 'EUR', 5, 'x', now())`,
+          [transfer.fromAccountId, account.id],
+        );
+        await tx.query(
+          `INSERT INTO entries (id, transfer_id, account_id, amount, balance_after, created_at)
+           VALUES ('ent_x', 'trf_x', $1, 5, 105, now())`,
+          [account.id],
+        );
+      });
+      expect(sqlState(await rejection(unbalanced))).to.equal("23514");
+      expect((await store.listPostings(account.id, { limit: 10 })).items).to.have.length(1);
+    });
+
     it("should keep every balance equal to the sum of its entries", async () => {
       const ada = await openEurAccount("+15550001111");
       const bob = await openEurAccount("+15550002222");

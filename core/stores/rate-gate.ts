@@ -1,6 +1,6 @@
-import { DomainError } from "../domain/errors.js";
-import type { RateGate } from "../domain/conversation-ports.js";
 import { consumeOrThrow, type Limiter } from "../../lib/rate-limit.js";
+import type { RateGate } from "../domain/conversation-ports.js";
+import { DomainError } from "../domain/errors.js";
 
 /**
  * Creates the RateGate port over a limiter from createLimiter: one consume per message, and a

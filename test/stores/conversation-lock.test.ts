@@ -1,5 +1,5 @@
-import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
+import { expect } from "chai";
 import type { ConversationLock } from "../../core/domain/conversation-ports.js";
 import { DomainError } from "../../core/domain/errors.js";
 import { createMemoryConversationLock } from "../../core/stores/memory/conversation-lock.js";
@@ -72,9 +72,11 @@ function conversationLockBehaviour(make: (maxWaitMs?: number) => LockFixture) {
     const { locks } = make();
     const failure = new Error("boom");
     let caught: unknown;
-    await locks[0].run("subject-a", () => Promise.reject(failure)).catch((error: unknown) => {
-      caught = error;
-    });
+    await locks[0]
+      .run("subject-a", () => Promise.reject(failure))
+      .catch((error: unknown) => {
+        caught = error;
+      });
     expect(caught).to.equal(failure);
     expect(await locks[1].run("subject-a", async () => "next")).to.equal("next");
   });

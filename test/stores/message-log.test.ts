@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { createManualClock, type ManualClock } from "../../lib/clock.js";
 import type { MessageLog, StoredHandling } from "../../core/domain/conversation-ports.js";
 import { createMemoryMessageLog } from "../../core/stores/memory/message-log.js";
 import { createRedisMessageLog, messageLogKey } from "../../core/stores/redis/message-log.js";
+import { createManualClock, type ManualClock } from "../../lib/clock.js";
 import { createTestRedis, type TestRedis } from "../support/redis.js";
 
 const handling: StoredHandling = {
@@ -90,7 +90,12 @@ describe("createRedisMessageLog", () => {
   it("should let another connection read what one stored", async () => {
     const other = await createTestRedis();
     try {
-      await createRedisMessageLog({ redis: test.redis, prefix: test.prefix }).put("subject-a", "m1", handling, 60_000);
+      await createRedisMessageLog({ redis: test.redis, prefix: test.prefix }).put(
+        "subject-a",
+        "m1",
+        handling,
+        60_000,
+      );
       const log = createRedisMessageLog({ redis: other.redis, prefix: test.prefix });
       expect(await log.get("subject-a", "m1")).to.deep.equal(handling);
     } finally {

@@ -9,7 +9,9 @@ import { createTestRedis, freePort, type TestRedis } from "../support/redis.js";
 /** Consumes `count` units of `key` at once; returns the passes and the errors. */
 async function consumeMany(gate: RateGate, key: string, count: number) {
   const outcomes = await Promise.allSettled(Array.from({ length: count }, () => gate.consume(key)));
-  const errors = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
+  const errors = outcomes.flatMap((outcome) =>
+    outcome.status === "rejected" ? [outcome.reason as unknown] : [],
+  );
   return { passed: count - errors.length, errors };
 }
 
@@ -42,7 +44,9 @@ function rateGateBehaviour(makeLimiter: (points: number) => Limiter) {
 
 describe("createRateGate", () => {
   describe("on a memory limiter", () => {
-    rateGateBehaviour((points) => createLimiter({ keyPrefix: "teller:rl:test", points, durationSeconds: 60 }));
+    rateGateBehaviour((points) =>
+      createLimiter({ keyPrefix: "teller:rl:test", points, durationSeconds: 60 }),
+    );
   });
 
   describe("on a Redis limiter", () => {
@@ -55,7 +59,12 @@ describe("createRateGate", () => {
     });
 
     rateGateBehaviour((points) =>
-      createLimiter({ redis: test.redis, keyPrefix: `${test.prefix}:rl:messages`, points, durationSeconds: 60 }),
+      createLimiter({
+        redis: test.redis,
+        keyPrefix: `${test.prefix}:rl:messages`,
+        points,
+        durationSeconds: 60,
+      }),
     );
 
     it("should keep limiting on the insurance limiter while Redis is unreachable", async () => {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { createManualClock, type ManualClock } from "../../lib/clock.js";
-import { newId } from "../../lib/ids.js";
-import { createMemorySessionStore } from "../../core/stores/memory/session-store.js";
-import { createRedisSessionStore } from "../../core/stores/redis/session-store.js";
 import { DomainError } from "../../core/domain/errors.js";
 import type { SessionStore } from "../../core/domain/session.js";
+import { createMemorySessionStore } from "../../core/stores/memory/session-store.js";
+import { createRedisSessionStore } from "../../core/stores/redis/session-store.js";
+import { createManualClock, type ManualClock } from "../../lib/clock.js";
+import { newId } from "../../lib/ids.js";
 import { createTestRedis, type TestRedis } from "../support/redis.js";
 
 const HOUR_MS = 3_600_000;
@@ -140,7 +140,6 @@ describe("createMemorySessionStore", () => {
   sessionStoreBehaviour(
     () => (clock, maxSessions) => createMemorySessionStore({ clock, ids: newId, ttlMs: TTL_MS, maxSessions }),
   );
-
 });
 
 describe("createRedisSessionStore", () => {
@@ -154,7 +153,14 @@ describe("createRedisSessionStore", () => {
 
   sessionStoreBehaviour(
     () => (clock, maxSessions) =>
-      createRedisSessionStore({ redis: test.redis, prefix: test.prefix, clock, ids: newId, ttlMs: TTL_MS, maxSessions }),
+      createRedisSessionStore({
+        redis: test.redis,
+        prefix: test.prefix,
+        clock,
+        ids: newId,
+        ttlMs: TTL_MS,
+        maxSessions,
+      }),
   );
 
   it("should share sessions between two connections", async () => {

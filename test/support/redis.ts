@@ -58,7 +58,12 @@ async function findRedis(): Promise<string> {
 }
 
 async function answers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on("error", () => {
     // The probe's failure is its answer: the caller tries the next option.
   });
@@ -66,6 +71,7 @@ async function answers(url: string): Promise<boolean> {
     await probe.connect();
     return (await probe.ping()) === "PONG";
   } catch {
+    // No answer here is a finding, not a failure: the caller tries the next way to get a Redis.
     return false;
   } finally {
     probe.disconnect();

@@ -41,7 +41,12 @@ export function createMemoryConversationLock(options: MemoryConversationLockOpti
   };
 }
 
-async function takeTurn<T>(previous: Promise<void>, maxWaitMs: number, passOn: () => void, fn: () => Promise<T>) {
+async function takeTurn<T>(
+  previous: Promise<void>,
+  maxWaitMs: number,
+  passOn: () => void,
+  fn: () => Promise<T>,
+) {
   if (!(await settlesWithin(previous, maxWaitMs))) {
     void previous.then(passOn);
     throw conversationBusy(maxWaitMs);

@@ -52,7 +52,13 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions): Se
       if (existing !== undefined) return { session: existing, created: false };
       sweep(now);
       if (byId.size >= maxSessions) throw limitReached(oldestExpiry(byId.values()) - now);
-      const session: Session = { id: ids("ses_"), channel, subjectId, createdAt: now, expiresAt: now + ttlMs };
+      const session: Session = {
+        id: ids("ses_"),
+        channel,
+        subjectId,
+        createdAt: now,
+        expiresAt: now + ttlMs,
+      };
       byId.set(session.id, session);
       bySubject.set(subjectId, session.id);
       createdAt.push(now);

@@ -90,7 +90,13 @@ export function createRedisConversationLock(options: RedisConversationLockOption
     );
   const refresh = async (turn: Turn) =>
     (await refreshLease(redis, [turn.queue, turn.lease(turn.token)], [leaseMs, queueTtlMs])) === 1;
-  const leave = (turn: Turn) => exec(redis.multi().lrem(turn.queue, 0, turn.token).del(turn.lease(turn.token)));
+  const leave = (turn: Turn) =>
+    exec(redis.multi().lrem(turn.queue, 0, turn.token).del(turn.lease(turn.token)));
+
+  // An empty list or a lost lease means our token was dropped (we stalled past the lease): re-arrive.
+  const stayQueued = async (turn: Turn, head: string | null, refreshDue: boolean) => {
+    if (head === null || (refreshDue && !(await refresh(turn)))) await arrive(turn);
+  };
 
   const waitTurn = async (turn: Turn) => {
     const deadline = performance.now() + maxWaitMs;
@@ -103,13 +109,12 @@ export function createRedisConversationLock(options: RedisConversationLockOption
       if (head !== null && (await popDeadHead(redis, [turn.queue, turn.lease(head)], [head])) === 1) continue;
       if (performance.now() >= deadline) {
         await leave(turn);
-        throw new DomainError("CONVERSATION_BUSY", "Still working on your previous message; try again soon.", {
-          retryAfterMs: maxWaitMs,
-        });
+        throw conversationBusy(maxWaitMs);
       }
-      // An empty list or a lost lease means our token was dropped (we stalled past the lease): re-arrive.
-      if (head === null || (performance.now() >= refreshAt && !(await refresh(turn)))) await arrive(turn);
-      if (performance.now() >= refreshAt) refreshAt = performance.now() + leaseMs / 3;
+      const refreshDue = performance.now() >= refreshAt;
+      await stayQueued(turn, head, refreshDue);
+      if (refreshDue) refreshAt = performance.now() + leaseMs / 3;
+      // Poll quickly when the head moves, back off up to MAX_POLL_MS while it stays.
       delay = head === lastHead ? Math.min(delay * 2, MAX_POLL_MS) : MIN_POLL_MS;
       lastHead = head;
       await sleep(delay);
@@ -118,7 +123,9 @@ export function createRedisConversationLock(options: RedisConversationLockOption
 
   const keepAlive = (turn: Turn) => {
     const timer = setInterval(() => {
-      refresh(turn).catch((error: unknown) => logger?.warn({ err: error }, "conversation lock lease refresh failed"));
+      refresh(turn).catch((error: unknown) =>
+        logger?.warn({ err: error }, "conversation lock lease refresh failed"),
+      );
     }, leaseMs / 3);
     timer.unref();
     return () => clearInterval(timer);
@@ -147,6 +154,12 @@ export function createRedisConversationLock(options: RedisConversationLockOption
       return hold(turn, arrive(turn), fn);
     },
   };
+}
+
+function conversationBusy(retryAfterMs: number): DomainError {
+  return new DomainError("CONVERSATION_BUSY", "Still working on your previous message; try again soon.", {
+    retryAfterMs,
+  });
 }
 
 /** Runs a transaction and throws the first error of its commands. */

@@ -31,7 +31,12 @@ export function createRedisMessageLog(options: RedisMessageLogOptions): MessageL
     },
     async put(subjectId, messageKey, handling, ttlMs) {
       const value = JSON.stringify({ sessionId: handling.sessionId, replies: handling.replies });
-      await redis.set(messageLogKey(prefix, subjectId, messageKey), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+      await redis.set(
+        messageLogKey(prefix, subjectId, messageKey),
+        value,
+        "PX",
+        Math.max(1, Math.ceil(ttlMs)),
+      );
     },
   };
 }

@@ -98,7 +98,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     const now = clock.now();
     const current = await read(subjectId, now);
     if (current?.live) return { session: current.session, created: false };
-    if (current !== undefined) await deleteIfEqual(redis, [sessionRecordKey(prefix, subjectId)], [current.raw]);
+    if (current !== undefined)
+      await deleteIfEqual(redis, [sessionRecordKey(prefix, subjectId)], [current.raw]);
     const session: Session = { id: ids("ses_"), channel, subjectId, createdAt: now, expiresAt: now + ttlMs };
     return (await claim(session, now)) ? { session, created: true } : undefined;
   };
@@ -132,7 +133,11 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     async end(sessionId) {
       const found = await bySessionId(sessionId);
       if (found === undefined) return false;
-      const deleted = await deleteIfEqual(redis, [sessionRecordKey(prefix, found.session.subjectId)], [found.raw]);
+      const deleted = await deleteIfEqual(
+        redis,
+        [sessionRecordKey(prefix, found.session.subjectId)],
+        [found.raw],
+      );
       await redis.del(sessionIndexKey(prefix, sessionId));
       await redis.zrem(counters[0], sessionId);
       return found.live && deleted === 1;

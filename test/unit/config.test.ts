@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { loadCoreConfig } from "../../core/config.js";
+import { ConfigError } from "../../lib/env.js";
+import { createTestKeys } from "../support/core.js";
+
+const STRONG_SALT = "f3b9c1d27e8a4605b1c9d2e7f0a3b4c5d6e7f8091a2b3c4d";
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadCoreConfig(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
+
+describe("loadCoreConfig", () => {
+  it("should refuse production without a salt or keys, one problem per line", () => {
+    const problems = problemsOf({ NODE_ENV: "production" });
+    expect(problems.some((p) => p.startsWith("USER_ID_SALT"))).to.equal(true);
+    expect(problems.some((p) => p.startsWith("JWKS"))).to.equal(true);
+  });
+
+  it("should refuse a weak salt in production", async () => {
+    const { publicJwk } = await createTestKeys();
+    const jwks = JSON.stringify({ keys: [publicJwk] });
+    for (const salt of ["changeme", "a".repeat(40), "short-but-random-Xy7"]) {
+      const problems = problemsOf({ NODE_ENV: "production", USER_ID_SALT: salt, JWKS: jwks });
+      expect(problems, salt).to.have.length(1);
+      expect(problems[0]).to.match(/^USER_ID_SALT is too weak/);
+    }
+  });
+
+  it("should accept strong production secrets and apply documented defaults", async () => {
+    const { publicJwk } = await createTestKeys();
+    const config = loadCoreConfig({
+      NODE_ENV: "production",
+      USER_ID_SALT: STRONG_SALT,
+      JWKS: JSON.stringify({ keys: [publicJwk] }),
+    });
+    expect(config).to.include({ corePort: 8080, connectPort: 8081, adminPort: 9090, maxSessions: 10_000 });
+    expect(config).to.include({ maxBodyBytes: 1_048_576, maxTextChars: 4096, callTimeoutMs: 10_000 });
+    expect(config.sessionTtlMs).to.equal(24 * 3_600_000);
+    expect(config.ratePerSubject).to.deep.equal({ points: 10, durationMs: 60_000 });
+    expect(Object.isFrozen(config)).to.equal(true);
+  });
+
+  it("should refuse a JWKS holding a private key or a key without an allowed alg", async () => {
+    const { privateJwk, publicJwk } = await createTestKeys();
+    const base = { NODE_ENV: "production", USER_ID_SALT: STRONG_SALT };
+    expect(problemsOf({ ...base, JWKS: JSON.stringify({ keys: [privateJwk] }) })).to.include(
+      "JWKS must hold public keys only",
+    );
+    const hs = { ...publicJwk, alg: "HS256" };
+    expect(problemsOf({ ...base, JWKS: JSON.stringify({ keys: [hs] }) })).to.include(
+      "JWKS keys must each name alg EdDSA or ES256",
+    );
+  });
+
+  it("should read secrets from *_FILE variants and refuse both forms at once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "teller-config-"));
+    const { publicJwk } = await createTestKeys();
+    writeFileSync(join(dir, "salt"), `${STRONG_SALT}\n`);
+    writeFileSync(join(dir, "jwks"), JSON.stringify({ keys: [publicJwk] }));
+    const env = {
+      NODE_ENV: "production",
+      USER_ID_SALT_FILE: join(dir, "salt"),
+      JWKS_FILE: join(dir, "jwks"),
+    };
+    expect(loadCoreConfig(env).userIdSalt).to.equal(STRONG_SALT);
+    expect(problemsOf({ ...env, USER_ID_SALT: STRONG_SALT })).to.include(
+      "USER_ID_SALT and USER_ID_SALT_FILE are both set; set only one",
+    );
+  });
+
+  it("should name every malformed limit, port and URL without echoing secrets", () => {
+    const problems = problemsOf({
+      CORE_PORT: "70000",
+      MAX_SESSIONS: "lots",
+      SESSION_TTL: "1 day",
+      RATE_LIMIT_PER_SUBJECT: "10 per minute",
+      MAX_TEXT_CHARS: "5000",
+      DATABASE_URL: "mysql://user:hunter2@db/x",
+      LOG_LEVEL: "loud",
+    });
+    for (const name of [
+      "CORE_PORT",
+      "MAX_SESSIONS",
+      "SESSION_TTL",
+      "RATE_LIMIT_PER_SUBJECT",
+      "MAX_TEXT_CHARS",
+    ]) {
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        name,
+      ).to.equal(true);
+    }
+    expect(problems.some((p) => p.startsWith("DATABASE_URL"))).to.equal(true);
+    expect(problems.join("\n")).not.to.include("hunter2");
+  });
+});
