@@ -95,7 +95,8 @@ function readKeys(env: Env, dev: DevDefaults | undefined, problems: string[]): V
   const doc = readVar(env, "JWKS", problems);
   if (url && doc) problems.push("set only one of JWKS (or JWKS_FILE) and JWKS_URL");
   if (url) {
-    if (env.NODE_ENV === "production" && !url.startsWith("https://")) problems.push("JWKS_URL must be https:// in production");
+    if (env.NODE_ENV === "production" && !url.startsWith("https://"))
+      problems.push("JWKS_URL must be https:// in production");
     return { jwksUrl: url };
   }
   if (doc) return { jwks: parseJwks(doc, problems) };
@@ -109,7 +110,8 @@ function parseJwks(doc: string, problems: string[]): JSONWebKeySet {
     const parsed = JSON.parse(doc) as JSONWebKeySet;
     if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error("no keys");
     for (const key of parsed.keys) {
-      if (key.alg !== "EdDSA" && key.alg !== "ES256") problems.push("JWKS keys must each name alg EdDSA or ES256");
+      if (key.alg !== "EdDSA" && key.alg !== "ES256")
+        problems.push("JWKS keys must each name alg EdDSA or ES256");
       if ("d" in key) problems.push("JWKS must hold public keys only");
     }
     return parsed;

@@ -62,7 +62,8 @@ const DEDUPE_TTL_MS = 24 * 3_600_000;
 export async function createCore(deps: CoreDeps): Promise<Core> {
   const { config, clock, logger } = deps;
   const redis = deps.redis ?? (config.redisUrl ? createRedis(config.redisUrl) : undefined);
-  if (!redis) logger.warn("REDIS_URL is unset: sessions, limits and locks live in this process (single instance only)");
+  if (!redis)
+    logger.warn("REDIS_URL is unset: sessions, limits and locks live in this process (single instance only)");
   const sql = deps.sql ?? openSql(config);
   await migrate(sql);
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });

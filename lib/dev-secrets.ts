@@ -35,7 +35,8 @@ export async function ensureDevSecrets(dataDir: string): Promise<DevSecrets> {
     writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   } catch (err) {
     // Another process (core and gateways starting together) wrote them first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return JSON.parse(readFileSync(path, "utf8")) as DevSecrets;
+    if ((err as NodeJS.ErrnoException).code === "EEXIST")
+      return JSON.parse(readFileSync(path, "utf8")) as DevSecrets;
     throw err;
   }
   chmodSync(path, 0o600);

@@ -1,10 +1,10 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  importJWK,
   type JSONWebKeySet,
   type JWK,
   type JWTVerifyGetKey,
-  importJWK,
   jwtVerify,
   SignJWT,
 } from "jose";
@@ -50,7 +50,8 @@ export interface MintOptions {
 /** Signs a service token with a private JWK whose `alg` is EdDSA or ES256. */
 export async function mintServiceToken(options: MintOptions): Promise<string> {
   const alg = options.privateJwk.alg;
-  if (alg !== "EdDSA" && alg !== "ES256") throw new Error(`service key alg must be EdDSA or ES256, got ${alg}`);
+  if (alg !== "EdDSA" && alg !== "ES256")
+    throw new Error(`service key alg must be EdDSA or ES256, got ${alg}`);
   const key = await importJWK(options.privateJwk, alg);
   const now = Math.floor(options.clock.now() / 1000);
   return new SignJWT({ scope: options.scopes.join(" ") })

@@ -1,10 +1,10 @@
 import { Code } from "@connectrpc/connect";
 import { expect } from "chai";
+import { NOT_A_CUSTOMER } from "../core/domain/dialog/replies.js";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { Channel } from "../gen/teller/v1/common_pb.js";
 import { ConversationService } from "../gen/teller/v1/conversation_service_pb.js";
 import { CustomerService } from "../gen/teller/v1/customer_service_pb.js";
-import { NOT_A_CUSTOMER } from "../core/domain/dialog/replies.js";
 import { startTestCore, type TestCore } from "./support/core.js";
 import { call, ok } from "./support/invoke.js";
 
@@ -16,8 +16,18 @@ async function seedCustomer(t: TestCore, phone: string, minorUnits: bigint) {
   const authorization = `Bearer ${await t.token(["banking:admin"])}`;
   const inv = t.core.invoker;
   const m = CustomerService.method;
-  const { customer } = await ok(inv, m.createCustomer, { displayName: "Alice", phoneNumber: phone }, { authorization });
-  const { account } = await ok(inv, m.openAccount, { customerId: customer?.customerId, currency: "EUR" }, { authorization });
+  const { customer } = await ok(
+    inv,
+    m.createCustomer,
+    { displayName: "Alice", phoneNumber: phone },
+    { authorization },
+  );
+  const { account } = await ok(
+    inv,
+    m.openAccount,
+    { customerId: customer?.customerId, currency: "EUR" },
+    { authorization },
+  );
   await ok(
     inv,
     m.deposit,
@@ -91,7 +101,9 @@ describe("ConversationService.HandleMessage (real Redis and PostgreSQL)", () => 
     expect(limited.code).to.equal(Code.ResourceExhausted);
     expect(limited.reason).to.equal("RATE_LIMITED");
     const [retry] = limited.error.findDetails(RetryInfoSchema);
-    expect(Number(retry?.retryDelay?.seconds ?? 0n) * 1000 + (retry?.retryDelay?.nanos ?? 0) / 1e6).to.be.greaterThan(0);
+    expect(
+      Number(retry?.retryDelay?.seconds ?? 0n) * 1000 + (retry?.retryDelay?.nanos ?? 0) / 1e6,
+    ).to.be.greaterThan(0);
     // Another subject is not affected.
     expect((await send("+447700900556", "m0", "hello")).ok).to.equal(true);
   });

@@ -66,7 +66,11 @@ export function createConversations(deps: ConversationDeps): Conversations {
   };
 }
 
-async function handleOnce(deps: ConversationDeps, subjectId: string, message: InboundMessage): Promise<StoredHandling> {
+async function handleOnce(
+  deps: ConversationDeps,
+  subjectId: string,
+  message: InboundMessage,
+): Promise<StoredHandling> {
   const { session } = await deps.sessions.start(subjectId, message.channel);
   const card = message.text === undefined ? undefined : maskCardNumbers(message.text);
   const customer = await identify(deps, message);

@@ -22,7 +22,11 @@ export interface DialogDeps {
  * Unknown senders get the same text whatever they ask about accounts, so nothing tells them
  * whether a number is known (issue 3: "learns nothing about any account").
  */
-export async function answer(deps: DialogDeps, intent: Intent, customer: Customer | undefined): Promise<Reply[]> {
+export async function answer(
+  deps: DialogDeps,
+  intent: Intent,
+  customer: Customer | undefined,
+): Promise<Reply[]> {
   switch (intent.kind) {
     case "greeting":
       return [reply(greetingText(customer?.displayName), customer ? MENU : [])];

@@ -30,7 +30,8 @@ export const HELP_TEXT =
   "I can tell you your balance and your recent payments. Try “what is my balance?” or “last 5 payments”. " +
   "Never send me card numbers, PINs or passwords.";
 
-export const FALLBACK_TEXT = "Sorry, I did not understand that. I can show your balance or your recent payments.";
+export const FALLBACK_TEXT =
+  "Sorry, I did not understand that. I can show your balance or your recent payments.";
 
 export const CARD_WARNING =
   "For your safety, never send card numbers in chat. I have hidden the number you sent and did not store it.";
@@ -51,7 +52,9 @@ export function balanceText(accounts: readonly Account[]): string {
   const lines = accounts.map(
     (a) => `${accountLabel(a)}: ${formatMoney({ currency: a.currency, minorUnits: a.balance })}`,
   );
-  return accounts.length === 1 ? `Your balance is ${lines[0]?.split(": ")[1]}.` : `Your balances:\n${lines.join("\n")}`;
+  return accounts.length === 1
+    ? `Your balance is ${lines[0]?.split(": ")[1]}.`
+    : `Your balances:\n${lines.join("\n")}`;
 }
 
 /** The recent postings of one account, newest first, one per line. */
