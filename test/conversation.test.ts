@@ -141,4 +141,46 @@ describe("ConversationService.HandleMessage (real Redis and PostgreSQL)", () => 
     expect(outcome.response.replies[0]?.text).to.include("never send card numbers");
     expect(outcome.response.replies[1]?.text).to.equal("Your balance is 1.00 EUR.");
   });
+
+  it("should number one conversation's messages without gaps or repeats across two core processes", async () => {
+    const env = { RATE_LIMIT_PER_SUBJECT: "100/1m" };
+    const first = await startTestCore({ env });
+    const second = await startTestCore({ shareWith: first, env });
+    try {
+      const cores = [first, second];
+      const tokens = await Promise.all(cores.map(async (c) => `Bearer ${await c.token(["conversation"])}`));
+      const via = (i: number, id: string) =>
+        call(
+          cores[i % 2]?.core.invoker as TestCore["core"]["invoker"],
+          handle,
+          {
+            channel: Channel.WHATSAPP,
+            channelUserId: "+447700900777",
+            messageId: id,
+            content: { case: "text", value: "hi" },
+          },
+          { authorization: tokens[i % 2] as string },
+        );
+      // One after another, alternating processes: positions follow the order of arrival.
+      const sequential: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const outcome = await via(i, `seq-${i}`);
+        if (!outcome.ok) throw outcome.error;
+        sequential.push(outcome.response.sequence);
+      }
+      expect(sequential).to.deep.equal([1, 2, 3, 4, 5, 6]);
+      // All at once on both processes: each handled alone, none lost, none twice.
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => via(i, `burst-${i}`)));
+      const positions = burst.map((o) => (o.ok ? o.response.sequence : -1)).sort((a, b) => a - b);
+      expect(positions).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 7));
+      // The same delivery reaching both processes at once runs once: the other is the duplicate.
+      const twice = await Promise.all([0, 1, 0, 1].map((i) => via(i, "both-0")));
+      const fresh = twice.filter((o) => o.ok && !o.response.duplicate);
+      expect(fresh).to.have.length(1);
+      expect(new Set(twice.map((o) => (o.ok ? o.response.sequence : -1)))).to.deep.equal(new Set([27]));
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
 });

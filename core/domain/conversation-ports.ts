@@ -14,6 +14,8 @@ export interface QuickReply {
 export interface StoredHandling {
   readonly sessionId: string;
   readonly replies: readonly Reply[];
+  /** Position of the message in its conversation, from 1, in handling order. */
+  readonly sequence: number;
 }
 
 /**
@@ -25,6 +27,11 @@ export interface MessageLog {
   get(subjectId: string, messageKey: string): Promise<StoredHandling | undefined>;
   /** Stores a handling; kept for `ttlMs`. */
   put(subjectId: string, messageKey: string, handling: StoredHandling, ttlMs: number): Promise<void>;
+  /**
+   * The next position in the subject's conversation (1, 2, …). Called under the subject's lock;
+   * the count is forgotten `ttlMs` after the last call.
+   */
+  nextSequence(subjectId: string, ttlMs: number): Promise<number>;
 }
 
 /**

@@ -72,11 +72,12 @@ async function handleOnce(
   message: InboundMessage,
 ): Promise<StoredHandling> {
   const { session } = await deps.sessions.start(subjectId, message.channel);
+  const sequence = await deps.messages.nextSequence(subjectId, deps.dedupeTtlMs);
   const card = message.text === undefined ? undefined : maskCardNumbers(message.text);
   const customer = await identify(deps, message);
   const replies: Reply[] = card?.masked ? [reply(CARD_WARNING)] : [];
   replies.push(...(await answer(deps, classify({ ...message, text: card?.text }), customer)));
-  return { sessionId: session.id, replies };
+  return { sessionId: session.id, replies, sequence };
 }
 
 /**

@@ -26,6 +26,7 @@ export function createConversationRoutes(deps: ConversationRpcDeps): ServiceRout
         return {
           sessionId: handled.sessionId,
           duplicate: handled.duplicate,
+          sequence: handled.sequence,
           replies: handled.replies.map((r) => ({ text: r.text, quickReplies: [...r.quickReplies] })),
         };
       }),

@@ -5,7 +5,7 @@ import {
   lockLeaseKey,
   lockQueueKey,
 } from "../../core/stores/redis/conversation-lock.js";
-import { createRedisMessageLog, messageLogKey } from "../../core/stores/redis/message-log.js";
+import { createRedisMessageLog, messageLogKey, sequenceKey } from "../../core/stores/redis/message-log.js";
 import {
   createRedisSessionStore,
   sessionCounterKeys,
@@ -142,8 +142,13 @@ describe("Redis Cluster hash slots of the stores", () => {
   it("should put a conversation's message log entries in its subject's slot", async () => {
     const keySets: string[][] = [];
     const log = createRedisMessageLog({ redis: recording(test.redis, keySets), prefix: test.prefix });
-    await log.put(SUBJECT, "wamid.1", { sessionId: "ses_1", replies: [] }, 1_000);
-    expect(keySets).to.deep.equal([]);
-    expectOneSlot([messageLogKey(test.prefix, SUBJECT, "wamid.1"), sessionRecordKey(test.prefix, SUBJECT)]);
+    await log.put(SUBJECT, "wamid.1", { sessionId: "ses_1", replies: [], sequence: 1 }, 1_000);
+    await log.nextSequence(SUBJECT, 1_000);
+    keySets.forEach(expectOneSlot);
+    expectOneSlot([
+      messageLogKey(test.prefix, SUBJECT, "wamid.1"),
+      sequenceKey(test.prefix, SUBJECT),
+      sessionRecordKey(test.prefix, SUBJECT),
+    ]);
   });
 });

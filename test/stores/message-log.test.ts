@@ -11,6 +11,7 @@ const handling: StoredHandling = {
     { text: "Your balance is 12.00 EUR.", quickReplies: [{ title: "Transfer", payload: "transfer" }] },
     { text: "Anything else?", quickReplies: [] },
   ],
+  sequence: 1,
 };
 
 function messageLogBehaviour(make: () => MessageLog) {
@@ -34,9 +35,17 @@ function messageLogBehaviour(make: () => MessageLog) {
   it("should replace a handling stored again under the same key", async () => {
     const log = make();
     await log.put("subject-a", "wamid.1", handling, 60_000);
-    const second = { sessionId: "ses_2", replies: [] };
+    const second = { sessionId: "ses_2", replies: [], sequence: 2 };
     await log.put("subject-a", "wamid.1", second, 60_000);
     expect(await log.get("subject-a", "wamid.1")).to.deep.equal(second);
+  });
+
+  it("should count a subject's conversation positions from 1, apart from other subjects", async () => {
+    const log = make();
+    expect(await log.nextSequence("subject-a", 60_000)).to.equal(1);
+    expect(await log.nextSequence("subject-a", 60_000)).to.equal(2);
+    expect(await log.nextSequence("subject-b", 60_000)).to.equal(1);
+    expect(await log.nextSequence("subject-a", 60_000)).to.equal(3);
   });
 }
 

@@ -18,6 +18,7 @@ interface Entry {
  */
 export function createMemoryMessageLog(deps: MemoryMessageLogDeps): MessageLog {
   const entries = new Map<string, Entry>();
+  const sequences = new Map<string, { value: number; expiresAt: number }>();
   const keyOf = (subjectId: string, messageKey: string) => JSON.stringify([subjectId, messageKey]);
 
   const evictExpired = (now: number) => {
@@ -43,6 +44,19 @@ export function createMemoryMessageLog(deps: MemoryMessageLogDeps): MessageLog {
       // Re-insert at the end so insertion order stays close to expiry order.
       entries.delete(key);
       entries.set(key, { handling: structuredClone(handling), expiresAt: now + ttlMs });
+    },
+    async nextSequence(subjectId, ttlMs) {
+      const now = deps.clock.now();
+      const current = sequences.get(subjectId);
+      const value = current && current.expiresAt > now ? current.value + 1 : 1;
+      // Re-insert so the Map's order stays by last use; sweep expired counters from the front.
+      sequences.delete(subjectId);
+      sequences.set(subjectId, { value, expiresAt: now + ttlMs });
+      for (const [key, entry] of sequences) {
+        if (entry.expiresAt > now) break;
+        sequences.delete(key);
+      }
+      return value;
     },
   };
 }

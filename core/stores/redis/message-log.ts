@@ -21,6 +21,11 @@ export function messageLogKey(prefix: string, subjectId: string, messageKey: str
  * Creates a MessageLog on Redis, shared by every core instance so a provider retry that lands
  * on another instance still gets the first handling's replies. Entries are JSON with PX expiry.
  */
+/** The key of a subject's conversation counter, in the subject's slot. */
+export function sequenceKey(prefix: string, subjectId: string): string {
+  return `${prefix}:${hashTag(subjectId)}:seq`;
+}
+
 export function createRedisMessageLog(options: RedisMessageLogOptions): MessageLog {
   const { redis } = options;
   const prefix = options.prefix ?? "teller";
@@ -30,7 +35,11 @@ export function createRedisMessageLog(options: RedisMessageLogOptions): MessageL
       return raw === null ? undefined : parseHandling(raw);
     },
     async put(subjectId, messageKey, handling, ttlMs) {
-      const value = JSON.stringify({ sessionId: handling.sessionId, replies: handling.replies });
+      const value = JSON.stringify({
+        sessionId: handling.sessionId,
+        replies: handling.replies,
+        sequence: handling.sequence,
+      });
       await redis.set(
         messageLogKey(prefix, subjectId, messageKey),
         value,
@@ -38,12 +47,28 @@ export function createRedisMessageLog(options: RedisMessageLogOptions): MessageL
         Math.max(1, Math.ceil(ttlMs)),
       );
     },
+    async nextSequence(subjectId, ttlMs) {
+      const key = sequenceKey(prefix, subjectId);
+      // One MULTI on one key: INCR and the expiry move together, in the subject's slot.
+      const results = await redis
+        .multi()
+        .incr(key)
+        .pexpire(key, Math.max(1, Math.ceil(ttlMs)))
+        .exec();
+      const [error, value] = results?.[0] ?? [new Error("INCR returned nothing"), null];
+      if (error) throw error;
+      return Number(value);
+    },
   };
 }
 
 function parseHandling(raw: string): StoredHandling {
   const parsed = JSON.parse(raw) as StoredHandling;
-  if (typeof parsed.sessionId !== "string" || !Array.isArray(parsed.replies)) {
+  if (
+    typeof parsed.sessionId !== "string" ||
+    !Array.isArray(parsed.replies) ||
+    typeof parsed.sequence !== "number"
+  ) {
     throw new Error("Malformed stored handling in the message log");
   }
   return parsed;

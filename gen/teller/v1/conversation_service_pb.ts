@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file teller/v1/conversation_service.proto.
  */
 export const file_teller_v1_conversation_service: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZWxsZXIvdjEvY29udmVyc2F0aW9uX3NlcnZpY2UucHJvdG8SCXRlbGxlci52MSLKAQoUSGFuZGxlTWVzc2FnZVJlcXVlc3QSIwoHY2hhbm5lbBgBIAEoDjISLnRlbGxlci52MS5DaGFubmVsEhcKD2NoYW5uZWxfdXNlcl9pZBgCIAEoCRISCgptZXNzYWdlX2lkGAMgASgJEg4KBHRleHQYBCABKAlIABIYCg5hY3Rpb25fcGF5bG9hZBgFIAEoCUgAEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB2NvbnRlbnQiYQoVSGFuZGxlTWVzc2FnZVJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSIQoHcmVwbGllcxgCIAMoCzIQLnRlbGxlci52MS5SZXBseRIRCglkdXBsaWNhdGUYAyABKAgyaQoTQ29udmVyc2F0aW9uU2VydmljZRJSCg1IYW5kbGVNZXNzYWdlEh8udGVsbGVyLnYxLkhhbmRsZU1lc3NhZ2VSZXF1ZXN0GiAudGVsbGVyLnYxLkhhbmRsZU1lc3NhZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_teller_v1_common]);
+  fileDesc("CiR0ZWxsZXIvdjEvY29udmVyc2F0aW9uX3NlcnZpY2UucHJvdG8SCXRlbGxlci52MSLKAQoUSGFuZGxlTWVzc2FnZVJlcXVlc3QSIwoHY2hhbm5lbBgBIAEoDjISLnRlbGxlci52MS5DaGFubmVsEhcKD2NoYW5uZWxfdXNlcl9pZBgCIAEoCRISCgptZXNzYWdlX2lkGAMgASgJEg4KBHRleHQYBCABKAlIABIYCg5hY3Rpb25fcGF5bG9hZBgFIAEoCUgAEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB2NvbnRlbnQicwoVSGFuZGxlTWVzc2FnZVJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSIQoHcmVwbGllcxgCIAMoCzIQLnRlbGxlci52MS5SZXBseRIRCglkdXBsaWNhdGUYAyABKAgSEAoIc2VxdWVuY2UYBCABKA0yaQoTQ29udmVyc2F0aW9uU2VydmljZRJSCg1IYW5kbGVNZXNzYWdlEh8udGVsbGVyLnYxLkhhbmRsZU1lc3NhZ2VSZXF1ZXN0GiAudGVsbGVyLnYxLkhhbmRsZU1lc3NhZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_teller_v1_common]);
 
 /**
  * HandleMessageRequest is one inbound customer message.
@@ -107,6 +107,15 @@ export type HandleMessageResponse = Message<"teller.v1.HandleMessageResponse"> &
    * @generated from field: bool duplicate = 3;
    */
   duplicate: boolean;
+
+  /**
+   * Position of this message in its conversation, from 1, in the order the core handled them; a
+   * gateway sends the replies of one conversation in this order. The count restarts after 24 hours
+   * without messages.
+   *
+   * @generated from field: uint32 sequence = 4;
+   */
+  sequence: number;
 };
 
 /**

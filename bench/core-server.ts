@@ -1,0 +1,90 @@
+import { randomBytes } from "node:crypto";
+import { pino } from "pino";
+import { loadCoreConfig } from "../core/config.js";
+import { createCore } from "../core/main.js";
+import { serveCore } from "../core/serve.js";
+import { systemClock } from "../lib/clock.js";
+import { createLogger, type Logger } from "../lib/logger.js";
+import { createTestSchemaClient } from "../test/support/postgres.js";
+import { createTestRedis } from "../test/support/redis.js";
+import { announceAndAwaitStop } from "./child-server.js";
+import { CUSTOMER_COUNT, seedCustomers } from "./seed-customers.js";
+
+/**
+ * The subject of the HandleMessage benchmark, run as a child process (bench/child-server.ts): the
+ * real core (createCore) on real Redis (a key prefix of its own) and real PostgreSQL (a schema of
+ * its own), served by serveCore on port 0, with CUSTOMER_COUNT customers seeded through the ledger.
+ * Input: BENCH_JWKS, the public key set of the parent's service tokens. On stop it drains calls,
+ * closes the core, deletes its Redis prefix and drops its schema.
+ */
+
+/** Lines at warn or above, forwarded to stderr at most this many times so a failing run stays readable. */
+const MAX_FORWARDED_LINES = 20;
+
+async function main(): Promise<void> {
+  const config = loadCoreConfig({
+    USER_ID_SALT: randomBytes(24).toString("hex"),
+    JWKS: process.env.BENCH_JWKS,
+    MAX_SESSIONS: "1000000",
+    RATE_LIMIT_PER_SUBJECT: "1000000/1m",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+  });
+  const logger = createBenchLogger(config.logLevel);
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const redis = await createTestRedis();
+    cleanups.unshift(() => redis.cleanup());
+    const schema = await createTestSchemaClient();
+    cleanups.unshift(() => schema.drop());
+    const core = await createCore({
+      config,
+      clock: systemClock,
+      logger,
+      redis: redis.redis,
+      keyPrefix: redis.prefix,
+      sql: schema.client,
+    });
+    cleanups.unshift(() => core.close());
+    await seedCustomers(core.ledger, CUSTOMER_COUNT);
+    const serving = await serveCore(core, {
+      host: "127.0.0.1",
+      corePort: 0,
+      connectPort: 0,
+      maxMessageBytes: config.maxBodyBytes,
+      logger,
+    });
+    cleanups.unshift(() => serving.close());
+    await announceAndAwaitStop({ port: serving.corePort, customers: CUSTOMER_COUNT, schema: schema.schema });
+  } finally {
+    for (const cleanup of cleanups) await cleanup();
+    logger.flush();
+  }
+}
+
+/**
+ * The core's logger as in production (pino at LOG_LEVEL, asynchronous writes), so the per-call
+ * log lines cost what they cost; the lines go to /dev/null because stdout carries the
+ * announcement, and warnings and errors are also copied to stderr.
+ */
+function createBenchLogger(level: string): Logger {
+  const sink = pino.destination({ dest: "/dev/null", sync: false });
+  let forwarded = 0;
+  const destination = {
+    write(line: string) {
+      sink.write(line);
+      if (forwarded < MAX_FORWARDED_LINES && /"level":"(warn|error|fatal)"/.test(line)) {
+        forwarded += 1;
+        process.stderr.write(`core-server: ${line}`);
+      }
+    },
+  };
+  return createLogger({ level, name: "core", destination });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error("core-server:", err);
+    process.exit(1);
+  },
+);
