@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 STAMP := node_modules/.install-stamp
 BIN := node_modules/.bin
+# buf finds the protoc-gen-es plugin on PATH, as npm scripts would.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help install generate lint build test bench run clean
 
