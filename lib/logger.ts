@@ -51,7 +51,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
       hooks: {},
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: pino.stdSerializers.errWithCause },
     },
     options.destination ?? pino.destination({ sync: false }),
   );

@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { type CoreConfig, loadCoreConfig } from "../../core/config.js";
 import { type Core, createCore } from "../../core/main.js";
 import { createPgliteClient } from "../../core/stores/postgres/pglite-client.js";
+import type { SqlClient } from "../../core/stores/postgres/sql-client.js";
 import { type Clock, systemClock } from "../../lib/clock.js";
 import { createLogger } from "../../lib/logger.js";
 import { mintServiceToken } from "../../lib/service-token.js";
@@ -34,6 +35,8 @@ export interface TestCoreOptions {
   readonly env?: Record<string, string>;
   readonly clock?: Clock;
   readonly keys?: TestKeys;
+  /** A SQL client of the test's own (closed by the test), e.g. a wrapper that injects faults. */
+  readonly sql?: SqlClient;
   /** Share the Redis key prefix of another test core (two processes on one Redis). */
   readonly shareWith?: TestCore;
 }
@@ -76,7 +79,7 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
   const schemaHandle =
     options.shareWith?.schemaHandle ??
     ((options.database ?? "postgres") === "postgres" ? await createTestSchemaClient() : undefined);
-  const sql = schemaHandle?.client ?? createPgliteClient();
+  const sql = options.sql ?? schemaHandle?.client ?? createPgliteClient();
   const core = await createCore({ config, clock, logger, redis: redisHandle?.redis, keyPrefix: prefix, sql });
   return {
     core,
@@ -92,7 +95,7 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
       await core.close();
       if (redisHandle) await redisHandle.cleanup();
       if (schemaHandle && !options.shareWith) await schemaHandle.drop();
-      else if (!schemaHandle) await sql.close();
+      else if (!schemaHandle && !options.sql) await sql.close();
     },
   };
 }
