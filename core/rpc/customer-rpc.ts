@@ -1,4 +1,5 @@
 import { CustomerService } from "../../gen/teller/v1/customer_service_pb.js";
+import { maskPhone } from "../../lib/redact.js";
 import type { LedgerStore } from "../domain/ledger.js";
 import { accountToPb, customerToPb, transferToPb } from "./convert.js";
 import {
@@ -26,10 +27,12 @@ export function createCustomerRoutes(deps: CustomerRpcDeps): ServiceRoutes {
   return {
     service: CustomerService,
     routes: {
-      createCustomer: route(m.createCustomer, "banking:admin", async (req) => {
+      createCustomer: route(m.createCustomer, "banking:admin", async (req, ctx) => {
         const displayName = requireText("display_name", req.displayName.trim(), 100);
         const phoneNumber = requirePhone("phone_number", req.phoneNumber);
-        return { customer: customerToPb(await deps.ledger.createCustomer({ displayName, phoneNumber })) };
+        const customer = await deps.ledger.createCustomer({ displayName, phoneNumber });
+        ctx.logger.info({ customerId: customer.id, phone: maskPhone(phoneNumber) }, "customer created");
+        return { customer: customerToPb(customer) };
       }),
       openAccount: route(m.openAccount, "banking:admin", async (req) => {
         const customerId = requireId("customer_id", req.customerId);

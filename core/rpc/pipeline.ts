@@ -65,11 +65,11 @@ async function invoke(
     const response = await withDeadline(deps, meta, (signal) =>
       handle(request, { requestId, caller: caller as ServiceIdentity, logger, signal }),
     );
-    logger.info({ code: "ok", caller: caller.subject, ms: deps.clock.now() - started }, "rpc");
+    logger.info({ status: "ok", caller: caller.subject, ms: deps.clock.now() - started }, "rpc");
     return create(method.output, response);
   } catch (err) {
     const { error, internal } = toRpcError(err, requestId);
-    const fields = { code: Code[error.code], caller: caller?.subject, ms: deps.clock.now() - started };
+    const fields = { status: Code[error.code], caller: caller?.subject, ms: deps.clock.now() - started };
     if (internal) logger.error({ ...fields, err }, "rpc failed");
     else logger.info({ ...fields, reason: reasonOf(err) }, "rpc");
     throw error;
