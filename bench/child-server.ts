@@ -37,7 +37,9 @@ export async function startChildServer(
     env: { ...process.env, ...env },
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const exited = new Promise<number>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
   let announced: Record<string, unknown>;
   try {
     announced = await readAnnouncement(name, child, exited);
@@ -54,10 +56,17 @@ export async function startChildServer(
   };
 }
 
-function readAnnouncement(name: string, child: ChildProcess, exited: Promise<number>): Promise<Record<string, unknown>> {
+function readAnnouncement(
+  name: string,
+  child: ChildProcess,
+  exited: Promise<number>,
+): Promise<Record<string, unknown>> {
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: no port announced within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name}: no port announced within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
     lines.once("line", (line) => {
       clearTimeout(timer);
       try {
@@ -65,7 +74,9 @@ function readAnnouncement(name: string, child: ChildProcess, exited: Promise<num
         if (typeof parsed.port !== "number") throw new Error("no port");
         resolve(parsed);
       } catch (err) {
-        reject(new Error(`${name}: expected {"port": n} on stdout, got ${JSON.stringify(line)}`, { cause: err }));
+        reject(
+          new Error(`${name}: expected {"port": n} on stdout, got ${JSON.stringify(line)}`, { cause: err }),
+        );
       }
     });
     void exited.then((code) => {
@@ -106,7 +117,9 @@ const CLOCK_TICKS_PER_SECOND = 100;
  * The child's half of the protocol: prints `announcement` as one JSON line on stdout, then
  * resolves when the parent closes stdin (its way of saying stop) or sends SIGTERM / SIGINT.
  */
-export function announceAndAwaitStop(announcement: { port: number } & Record<string, unknown>): Promise<void> {
+export function announceAndAwaitStop(
+  announcement: { port: number } & Record<string, unknown>,
+): Promise<void> {
   process.stdout.write(`${JSON.stringify(announcement)}\n`);
   return new Promise((resolve) => {
     process.stdin.once("end", () => resolve());

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
-import { loadCoreConfig } from "../core/config.js";
+import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { createCore } from "../core/main.js";
 import { serveCore } from "../core/serve.js";
 import { systemClock } from "../lib/clock.js";
@@ -31,34 +31,46 @@ async function main(): Promise<void> {
   });
   const logger = createBenchLogger(config.logLevel);
   const cleanups: Array<() => Promise<void>> = [];
-  try {
-    const redis = await createTestRedis();
-    cleanups.unshift(() => redis.cleanup());
-    const schema = await createTestSchemaClient();
-    cleanups.unshift(() => schema.drop());
-    const core = await createCore({
-      config,
-      clock: systemClock,
-      logger,
-      redis: redis.redis,
-      keyPrefix: redis.prefix,
-      sql: schema.client,
-    });
-    cleanups.unshift(() => core.close());
-    await seedCustomers(core.ledger, CUSTOMER_COUNT);
-    const serving = await serveCore(core, {
-      host: "127.0.0.1",
-      corePort: 0,
-      connectPort: 0,
-      maxMessageBytes: config.maxBodyBytes,
-      logger,
-    });
-    cleanups.unshift(() => serving.close());
-    await announceAndAwaitStop({ port: serving.corePort, customers: CUSTOMER_COUNT, schema: schema.schema });
-  } finally {
-    for (const cleanup of cleanups) await cleanup();
-    logger.flush();
-  }
+  const failure = await serveUntilStopped(config, logger, cleanups).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  // Every step runs even when one fails, so a broken close still leaves no keys and no schema.
+  const failures: unknown[] = failure === undefined ? [] : [failure];
+  for (const cleanup of cleanups) await cleanup().catch((err: unknown) => failures.push(err));
+  logger.flush();
+  if (failures.length > 0) throw new AggregateError(failures, "core-server failed");
+}
+
+/** Builds, seeds and serves the core until the parent says stop; pushes each undo step onto `cleanups`, newest first. */
+async function serveUntilStopped(
+  config: CoreConfig,
+  logger: Logger,
+  cleanups: Array<() => Promise<void>>,
+): Promise<void> {
+  const redis = await createTestRedis();
+  cleanups.unshift(() => redis.cleanup());
+  const schema = await createTestSchemaClient();
+  cleanups.unshift(() => schema.drop());
+  const core = await createCore({
+    config,
+    clock: systemClock,
+    logger,
+    redis: redis.redis,
+    keyPrefix: redis.prefix,
+    sql: schema.client,
+  });
+  cleanups.unshift(() => core.close());
+  await seedCustomers(core.ledger, CUSTOMER_COUNT);
+  const serving = await serveCore(core, {
+    host: "127.0.0.1",
+    corePort: 0,
+    connectPort: 0,
+    maxMessageBytes: config.maxBodyBytes,
+    logger,
+  });
+  cleanups.unshift(() => serving.close());
+  await announceAndAwaitStop({ port: serving.corePort, customers: CUSTOMER_COUNT, schema: schema.schema });
 }
 
 /**

@@ -30,7 +30,10 @@ export async function seedCustomers(ledger: LedgerStore, count: number = CUSTOME
 }
 
 async function seedOne(ledger: LedgerStore, index: number): Promise<void> {
-  const customer = await ledger.createCustomer({ displayName: `Bench ${index}`, phoneNumber: benchPhone(index) });
+  const customer = await ledger.createCustomer({
+    displayName: `Bench ${index}`,
+    phoneNumber: benchPhone(index),
+  });
   const account = await ledger.openAccount(customer.id, "EUR");
   await ledger.deposit({
     accountId: account.id,
