@@ -71,11 +71,33 @@ export type VerificationKeys = { readonly jwks: JSONWebKeySet } | { readonly jwk
 /** A verifier bound to its keys and clock; rejects with jose errors (classified by `err.code`). */
 export type ServiceTokenVerifier = (token: string) => Promise<ServiceIdentity>;
 
-/** Creates the verifier the core's auth step calls on every request. */
+/** Verified tokens remembered at most this long, so a key removed from the JWKS stops working soon. */
+const CACHE_TTL_MS = 60_000;
+const CACHE_ENTRIES = 1024;
+
+/**
+ * Creates the verifier the core's auth step calls on every request. A gateway sends the same
+ * token for minutes, so verified tokens are remembered (bounded in count and to 60 s, never past
+ * their own expiry): the signature check is the largest CPU cost of a call otherwise.
+ */
 export function createServiceTokenVerifier(keys: VerificationKeys, clock: Clock): ServiceTokenVerifier {
+  const verify = createUncachedVerifier(keys, clock);
+  const cache = new Map<string, { identity: ServiceIdentity; validUntilMs: number }>();
+  return async (token) => {
+    const hit = cache.get(token);
+    if (hit && clock.now() < hit.validUntilMs) return hit.identity;
+    if (hit) cache.delete(token);
+    const { identity, expiresAtMs } = await verify(token);
+    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    cache.set(token, { identity, validUntilMs: Math.min(expiresAtMs, clock.now() + CACHE_TTL_MS) });
+    return identity;
+  };
+}
+
+function createUncachedVerifier(keys: VerificationKeys, clock: Clock) {
   const getKey: JWTVerifyGetKey =
     "jwks" in keys ? createLocalJWKSet(keys.jwks) : createRemoteJWKSet(new URL(keys.jwksUrl));
-  return async (token) => {
+  return async (token: string): Promise<{ identity: ServiceIdentity; expiresAtMs: number }> => {
     const { payload } = await jwtVerify(token, getKey, {
       algorithms: [...SERVICE_TOKEN_ALGORITHMS],
       issuer: SERVICE_TOKEN_ISSUER,
@@ -87,10 +109,14 @@ export function createServiceTokenVerifier(keys: VerificationKeys, clock: Clock)
       currentDate: new Date(clock.now()),
     });
     const scope = typeof payload.scope === "string" ? payload.scope : "";
-    return {
+    const identity = {
       subject: payload.sub as string,
       scopes: new Set(scope.split(" ").filter(Boolean)),
       tokenId: payload.jti as string,
     };
+    // The earlier of exp and iat + max age: a cached token is never accepted past either.
+    const expiresAtMs =
+      Math.min(payload.exp as number, (payload.iat as number) + SERVICE_TOKEN_MAX_AGE_SECONDS) * 1000;
+    return { identity, expiresAtMs };
   };
 }

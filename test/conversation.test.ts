@@ -128,7 +128,8 @@ describe("ConversationService.HandleMessage (real Redis and PostgreSQL)", () => 
     await seedCustomer(t, PHONE, 100n);
     await send(PHONE, "wamid.log", "what is my balance? secret-words-123");
     const logs = t.logs.join("\n");
-    expect(logs).to.include("message handled");
+    expect(logs).to.include("ConversationService/HandleMessage");
+    expect(logs).to.match(/"subject":"[0-9a-f]{64}"/);
     expect(logs).not.to.include(PHONE);
     expect(logs).not.to.include(PHONE.slice(1));
     expect(logs).not.to.include("secret-words-123");

@@ -22,7 +22,11 @@ export function createConversationRoutes(deps: ConversationRpcDeps): ServiceRout
     routes: {
       handleMessage: route(ConversationService.method.handleMessage, "conversation", async (req, ctx) => {
         const handled = await deps.conversations.handleMessage(validateHandleMessage(req, deps.maxTextChars));
-        ctx.logger.info({ subject: handled.subjectId, duplicate: handled.duplicate }, "message handled");
+        ctx.annotate({
+          subject: handled.subjectId,
+          duplicate: handled.duplicate,
+          sequence: handled.sequence,
+        });
         return {
           sessionId: handled.sessionId,
           duplicate: handled.duplicate,

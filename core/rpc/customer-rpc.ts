@@ -31,7 +31,7 @@ export function createCustomerRoutes(deps: CustomerRpcDeps): ServiceRoutes {
         const displayName = requireText("display_name", req.displayName.trim(), 100);
         const phoneNumber = requirePhone("phone_number", req.phoneNumber);
         const customer = await deps.ledger.createCustomer({ displayName, phoneNumber });
-        ctx.logger.info({ customerId: customer.id, phone: maskPhone(phoneNumber) }, "customer created");
+        ctx.annotate({ customerId: customer.id, phone: maskPhone(phoneNumber) });
         return { customer: customerToPb(customer) };
       }),
       openAccount: route(m.openAccount, "banking:admin", async (req) => {

@@ -53,6 +53,8 @@ async function invoke(
   meta.setResponseHeader("x-request-id", requestId);
   const logger = deps.logger.child({ requestId, rpc: pathOf(method), protocol: meta.protocol });
   let caller: ServiceIdentity | undefined;
+  const annotations: Record<string, unknown> = {};
+  const annotate = (fields: Record<string, unknown>) => void Object.assign(annotations, fields);
   try {
     caller = await authenticate(meta.header("authorization"), deps.verify, (f) =>
       logger.warn({ event: "auth.refused", reason: f.joseCode, claim: f.claim }, "service token refused"),
@@ -63,13 +65,21 @@ async function invoke(
       throw rpcError(Code.Unimplemented, "NOT_IMPLEMENTED", `${method.name} is not available yet`);
     const handle = found.handle;
     const response = await withDeadline(deps, meta, (signal) =>
-      handle(request, { requestId, caller: caller as ServiceIdentity, logger, signal }),
+      handle(request, { requestId, caller: caller as ServiceIdentity, logger, signal, annotate }),
     );
-    logger.info({ status: "ok", caller: caller.subject, ms: deps.clock.now() - started }, "rpc");
+    logger.info(
+      { ...annotations, status: "ok", caller: caller.subject, ms: deps.clock.now() - started },
+      "rpc",
+    );
     return create(method.output, response);
   } catch (err) {
     const { error, internal } = toRpcError(err, requestId);
-    const fields = { status: Code[error.code], caller: caller?.subject, ms: deps.clock.now() - started };
+    const fields = {
+      ...annotations,
+      status: Code[error.code],
+      caller: caller?.subject,
+      ms: deps.clock.now() - started,
+    };
     if (internal) logger.error({ ...fields, err }, "rpc failed");
     else logger.info({ ...fields, reason: reasonOf(err) }, "rpc");
     throw error;

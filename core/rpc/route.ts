@@ -11,6 +11,8 @@ export interface RouteContext {
   readonly caller: ServiceIdentity;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Adds fields (ids, never payloads) to the call's one log line. */
+  annotate(fields: Record<string, unknown>): void;
 }
 
 /**

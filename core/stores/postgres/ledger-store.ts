@@ -129,12 +129,13 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
 
     listAccounts: (customerId) =>
       guard(async () => {
-        if (!(await customerExists(customerId)))
-          throw new DomainError("NOT_FOUND", "The customer does not exist.");
         const { rows } = await client.query<AccountRow>(
           `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE customer_id = $1 AND kind = 'customer' ORDER BY seq`,
           [customerId],
         );
+        // Only an empty answer needs the second question: no accounts, or no such customer?
+        if (rows.length === 0 && !(await customerExists(customerId)))
+          throw new DomainError("NOT_FOUND", "The customer does not exist.");
         return rows.map(toAccount);
       }),
 

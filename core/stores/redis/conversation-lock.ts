@@ -79,15 +79,19 @@ export function createRedisConversationLock(options: RedisConversationLockOption
   const maxWaitMs = options.maxWaitMs ?? 10_000;
   const queueTtlMs = 2 * leaseMs;
 
-  const arrive = (turn: Turn) =>
-    exec(
+  // Resolves with the queue's head after arrival, so an uncontended caller needs no second trip.
+  const arrive = async (turn: Turn): Promise<string | null> => {
+    const results = await exec(
       redis
         .multi()
         .lrem(turn.queue, 0, turn.token)
         .set(turn.lease(turn.token), "1", "PX", leaseMs)
         .rpush(turn.queue, turn.token)
-        .pexpire(turn.queue, queueTtlMs),
+        .pexpire(turn.queue, queueTtlMs)
+        .lindex(turn.queue, 0),
     );
+    return results[4] as string | null;
+  };
   const refresh = async (turn: Turn) =>
     (await refreshLease(redis, [turn.queue, turn.lease(turn.token)], [leaseMs, queueTtlMs])) === 1;
   const leave = (turn: Turn) =>
@@ -98,7 +102,8 @@ export function createRedisConversationLock(options: RedisConversationLockOption
     if (head === null || (refreshDue && !(await refresh(turn)))) await arrive(turn);
   };
 
-  const waitTurn = async (turn: Turn) => {
+  const waitTurn = async (turn: Turn, firstHead: string | null) => {
+    if (firstHead === turn.token) return;
     const deadline = performance.now() + maxWaitMs;
     let refreshAt = performance.now() + leaseMs / 3;
     let delay = MIN_POLL_MS;
@@ -131,9 +136,8 @@ export function createRedisConversationLock(options: RedisConversationLockOption
     return () => clearInterval(timer);
   };
 
-  const hold = async <T>(turn: Turn, arrived: Promise<void>, fn: () => Promise<T>): Promise<T> => {
-    await arrived;
-    await waitTurn(turn);
+  const hold = async <T>(turn: Turn, arrived: Promise<string | null>, fn: () => Promise<T>): Promise<T> => {
+    await waitTurn(turn, await arrived);
     const stop = keepAlive(turn);
     try {
       return await fn();
@@ -162,11 +166,12 @@ function conversationBusy(retryAfterMs: number): DomainError {
   });
 }
 
-/** Runs a transaction and throws the first error of its commands. */
-async function exec(multi: ChainableCommander): Promise<void> {
+/** Runs a transaction, throws the first error of its commands, and returns their results. */
+async function exec(multi: ChainableCommander): Promise<unknown[]> {
   const results = await multi.exec();
   if (results === null) throw new Error("Redis transaction aborted");
   for (const [error] of results) {
     if (error) throw error;
   }
+  return results.map(([, value]) => value);
 }
