@@ -33,7 +33,10 @@ export async function startChildServer(
   script: string,
   env: Record<string, string> = {},
 ): Promise<ChildServer> {
-  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server, to see where a call spends its time.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const child = spawn(process.execPath, [...profile, "--import", "tsx", script], {
     env: { ...process.env, ...env },
     stdio: ["pipe", "pipe", "inherit"],
