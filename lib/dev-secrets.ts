@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
@@ -47,4 +47,12 @@ export async function ensureDevSecrets(dataDir: string): Promise<DevSecrets> {
 export function readDevSecrets(dataDir: string): DevSecrets | undefined {
   const path = join(dataDir, FILE_NAME);
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as DevSecrets) : undefined;
+}
+
+/**
+ * A development-only channel secret (WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN, …) derived from
+ * the stored salt, so the gateway and `teller chat` agree on it without another file to keep.
+ */
+export function deriveDevSecret(secrets: DevSecrets, name: string): string {
+  return createHmac("sha256", secrets.userIdSalt).update(`dev-secret:${name}`).digest("hex");
 }
