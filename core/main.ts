@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import type { Redis } from "ioredis";
+import type { ReadyReport } from "../lib/admin-server.js";
 import type { Clock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
+import { type CoreMetrics, createMetrics } from "../lib/metrics.js";
 import { createLimiter } from "../lib/rate-limit.js";
 import { createRedis } from "../lib/redis.js";
 import { createServiceTokenVerifier } from "../lib/service-token.js";
@@ -11,6 +13,7 @@ import { createConversations } from "./domain/conversation.js";
 import type { ConversationLock, MessageLog } from "./domain/conversation-ports.js";
 import type { LedgerStore } from "./domain/ledger.js";
 import type { SessionStore } from "./domain/session.js";
+import { meterRateGate, meterSessions } from "./metered.js";
 import { createBankingRoutes } from "./rpc/banking-rpc.js";
 import { createConversationRoutes } from "./rpc/conversation-rpc.js";
 import { createCustomerRoutes } from "./rpc/customer-rpc.js";
@@ -42,13 +45,19 @@ export interface CoreDeps {
   readonly keyPrefix?: string;
   /** A SQL client owned by the caller; otherwise PGlite under DATA_DIR or DATABASE_URL. */
   readonly sql?: SqlClient;
+  /** The process's metrics; created here when absent. */
+  readonly metrics?: CoreMetrics;
 }
 
 /** The running core: the pipeline both servers mount, a readiness probe, and close(). */
 export interface Core {
   readonly invoker: RpcInvoker;
   readonly ledger: LedgerStore;
+  readonly metrics: CoreMetrics;
+  /** True when every dependency answers (grpc.health.v1). */
   ready(): Promise<boolean>;
+  /** Each dependency's state, for /readyz. */
+  readiness(): Promise<ReadyReport>;
   close(): Promise<void>;
 }
 
@@ -67,16 +76,17 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   const sql = deps.sql ?? openSql(config);
   await migrate(sql);
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
-  const state = createStateStores(deps, redis);
+  const metrics = deps.metrics ?? createMetrics("core", { logger });
+  const stores = createStateStores(deps, redis);
+  const state = { ...stores, sessions: meterSessions(stores.sessions, metrics) };
   const perSubject = config.ratePerSubject;
-  const rateGate = createRateGate(
-    createLimiter({
-      redis,
-      keyPrefix: `${deps.keyPrefix ?? "teller"}:rl:message`,
-      points: perSubject.points,
-      durationSeconds: Math.ceil(perSubject.durationMs / 1000),
-    }),
-  );
+  const limiter = createLimiter({
+    redis,
+    keyPrefix: `${deps.keyPrefix ?? "teller"}:rl:message`,
+    points: perSubject.points,
+    durationSeconds: Math.ceil(perSubject.durationMs / 1000),
+  });
+  const rateGate = meterRateGate(createRateGate(limiter), metrics, "subject");
   const conversations = createConversations({
     userIdSalt: config.userIdSalt,
     ...state,
@@ -94,13 +104,22 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     ],
     verify: createServiceTokenVerifier(config.verificationKeys, clock),
     logger,
-    clock,
     callTimeoutMs: config.callTimeoutMs,
+    observe: (route, status, seconds) => {
+      metrics.requests.inc({ route, status });
+      metrics.requestDuration.observe({ route }, seconds);
+    },
+  });
+  const readiness = async (): Promise<ReadyReport> => ({
+    database: await ledger.ping(),
+    redis: !redis || redis.status === "ready",
   });
   return {
     invoker,
     ledger,
-    ready: async () => (await ledger.ping()) && (!redis || redis.status === "ready"),
+    metrics,
+    ready: async () => Object.values(await readiness()).every(Boolean),
+    readiness,
     close: async () => {
       await state.sessions.close();
       if (!deps.sql) await sql.close();

@@ -1,6 +1,5 @@
 import { create, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Clock } from "../../lib/clock.js";
 import { newId } from "../../lib/ids.js";
 import type { Logger } from "../../lib/logger.js";
 import type { ServiceIdentity, ServiceTokenVerifier } from "../../lib/service-token.js";
@@ -14,9 +13,10 @@ export interface PipelineDeps {
   readonly services: readonly ServiceRoutes[];
   readonly verify: ServiceTokenVerifier;
   readonly logger: Logger;
-  readonly clock: Clock;
   /** Deadline for calls whose client set none, and the cap on any client deadline. */
   readonly callTimeoutMs: number;
+  /** Receives one observation per call (route = "/package.Service/Method"), for metrics. */
+  readonly observe?: (route: string, status: string, seconds: number) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,7 +47,8 @@ async function invoke(
   request: Message,
   meta: CallMeta,
 ): Promise<Message> {
-  const started = deps.clock.now();
+  // Durations are wall time (performance.now), not the injected clock, which tests may freeze.
+  const started = performance.now();
   const offered = meta.header("x-request-id");
   const requestId = offered && REQUEST_ID.test(offered) ? offered : newId("req_");
   meta.setResponseHeader("x-request-id", requestId);
@@ -67,19 +68,15 @@ async function invoke(
     const response = await withDeadline(deps, meta, (signal) =>
       handle(request, { requestId, caller: caller as ServiceIdentity, logger, signal, annotate }),
     );
-    logger.info(
-      { ...annotations, status: "ok", caller: caller.subject, ms: deps.clock.now() - started },
-      "rpc",
-    );
+    const ms = elapsedMs(started);
+    logger.info({ ...annotations, status: "ok", caller: caller.subject, ms }, "rpc");
+    deps.observe?.(pathOf(method), "OK", ms / 1000);
     return create(method.output, response);
   } catch (err) {
     const { error, internal } = toRpcError(err, requestId);
-    const fields = {
-      ...annotations,
-      status: Code[error.code],
-      caller: caller?.subject,
-      ms: deps.clock.now() - started,
-    };
+    const status = Code[error.code] as string;
+    const fields = { ...annotations, status, caller: caller?.subject, ms: elapsedMs(started) };
+    deps.observe?.(pathOf(method), status, fields.ms / 1000);
     if (internal) logger.error({ ...fields, err }, "rpc failed");
     else logger.info({ ...fields, reason: reasonOf(err) }, "rpc");
     throw error;
@@ -110,6 +107,10 @@ async function withDeadline<T>(deps: PipelineDeps, meta: CallMeta, run: (signal:
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
+}
+
+function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
 }
 
 function pathOf(method: DescMethod): string {

@@ -1,0 +1,98 @@
+import { expect } from "chai";
+import { createMetrics, createRouteLabeler, UNMATCHED_ROUTE } from "../../lib/metrics.js";
+
+describe("createMetrics", () => {
+  it("should let two roots in one process create their metrics side by side", async () => {
+    const core = createMetrics("core");
+    const gateways = createMetrics("gateways");
+    core.sessionsCreated.inc();
+    gateways.rateLimited.inc({ limit: "ip" });
+    expect(await core.registry.metrics()).to.include('teller_sessions_created_total{process="core"} 1');
+    expect(await gateways.registry.metrics()).not.to.include("teller_sessions_created_total");
+  });
+
+  it("should include the default process metrics with the teller_ prefix", async () => {
+    const text = await createMetrics("core").registry.metrics();
+    expect(text).to.include("teller_process_cpu_user_seconds_total");
+  });
+
+  it("should record latency in second buckets from 1 ms to 10 s", async () => {
+    const metrics = createMetrics("core");
+    metrics.requestDuration.observe({ route: "/teller.v1.ConversationService/HandleMessage" }, 0.003);
+    const metric = await metrics.registry.getSingleMetric("teller_request_duration_seconds")?.get();
+    const buckets = metric?.values.filter((v) => v.labels.le !== undefined);
+    expect(buckets?.map((v) => v.labels.le)).to.deep.equal([
+      0.001,
+      0.0025,
+      0.005,
+      0.01,
+      0.025,
+      0.05,
+      0.1,
+      0.25,
+      0.5,
+      1,
+      2.5,
+      5,
+      10,
+      "+Inf",
+    ]);
+    expect(buckets?.find((v) => v.labels.le === 0.005)?.value).to.equal(1);
+    expect(buckets?.find((v) => v.labels.le === 0.0025)?.value).to.equal(0);
+  });
+
+  it("should read the outbox depth from the source at each scrape", async () => {
+    const metrics = createMetrics("gateways");
+    let depth = 3;
+    metrics.setOutboxDepthSource(async () => depth);
+    expect(await metrics.registry.metrics()).to.include('teller_outbox_depth{process="gateways"} 3');
+    depth = 0;
+    expect(await metrics.registry.metrics()).to.include('teller_outbox_depth{process="gateways"} 0');
+  });
+
+  it("should report the outbox depth as unknown, not fail the scrape, when the source rejects", async () => {
+    const metrics = createMetrics("gateways");
+    metrics.outboxSends.inc({ channel: "whatsapp" });
+    metrics.outboxSendFailures.inc({ channel: "whatsapp", kind: "retry" });
+    metrics.setOutboxDepthSource(() => Promise.reject(new Error("redis down")));
+    const text = await metrics.registry.metrics();
+    // prom-client writes NaN as "Nan"; Prometheus parses it case-insensitively.
+    expect(text).to.match(/^teller_outbox_depth\{process="gateways"\} nan$/im);
+    expect(text).to.include(
+      'teller_outbox_send_failures_total{channel="whatsapp",kind="retry",process="gateways"} 1',
+    );
+  });
+});
+
+describe("createRouteLabeler", () => {
+  const label = createRouteLabeler([
+    "/webhooks/whatsapp",
+    "/webhooks/telegram/:secret",
+    "/teller.v1.ConversationService/HandleMessage",
+  ]);
+
+  it("should label a path with its route template, without query or trailing slash", () => {
+    expect(label("/webhooks/whatsapp?hub.mode=subscribe")).to.equal("/webhooks/whatsapp");
+    expect(label("/webhooks/whatsapp/")).to.equal("/webhooks/whatsapp");
+    expect(label("/teller.v1.ConversationService/HandleMessage")).to.equal(
+      "/teller.v1.ConversationService/HandleMessage",
+    );
+  });
+
+  it("should label a parameterised path with its template, never the value", () => {
+    expect(label("/webhooks/telegram/s3cr3t-token")).to.equal("/webhooks/telegram/:secret");
+  });
+
+  it("should never turn a phone number or unknown path into a label", () => {
+    for (const path of [
+      "/webhooks/whatsapp/+447700900123",
+      "/+447700900123",
+      "/users/447700900123?x=1",
+      "",
+    ]) {
+      const value = label(path);
+      expect(value).to.equal(UNMATCHED_ROUTE);
+      expect(value).not.to.match(/\d{6,}/);
+    }
+  });
+});
