@@ -1,20 +1,14 @@
-import type { CoreConfig } from "../core/config.js";
-import type { LedgerStore } from "../core/domain/ledger.js";
+import type { Account, Customer, LedgerStore } from "../core/domain/ledger.js";
 import type { ServingCore } from "../core/serve.js";
+import type { Gateways } from "../gateways/main.js";
 import { formatMoney } from "../lib/money.js";
+import type { Started } from "./processes.js";
 
 /** The demo customer's number: from Ofcom's range reserved for drama (07700 900xxx), never a real line. */
 export const DEMO_PHONE = "+447700900123";
 
-/**
- * Seeds the demo customer once (a EUR account with a 1,250.00 EUR deposit, idempotent by key)
- * and returns the walk-through text `teller dev` prints.
- */
-export async function seedDemo(
-  ledger: LedgerStore,
-  serving: ServingCore,
-  config: CoreConfig,
-): Promise<string> {
+/** Seeds the demo customer once: a EUR account with a 1,250.00 EUR deposit, idempotent by key. */
+export async function seedDemo(ledger: LedgerStore): Promise<{ customer: Customer; account: Account }> {
   const customer =
     (await ledger.findCustomerByPhone(DEMO_PHONE)) ??
     (await ledger.createCustomer({ displayName: "Alex Demo", phoneNumber: DEMO_PHONE }));
@@ -26,15 +20,32 @@ export async function seedDemo(
     reference: "Welcome deposit",
     idempotencyKey: `demo-seed-${account.id}`,
   });
-  const core = `127.0.0.1:${serving.corePort}`;
+  return { customer, account: funded };
+}
+
+/** The walk-through `teller dev` prints. */
+export function devBanner(parts: {
+  seeded: { customer: Customer; account: Account };
+  core: Started<{ serving: ServingCore }>;
+  gateways: Started<{ gateways: Gateways; port: number }>;
+  dataDir: string;
+}): string {
+  const { customer, account } = parts.seeded;
+  const core = `127.0.0.1:${parts.core.value.serving.corePort}`;
+  const balance = formatMoney({ currency: account.currency, minorUnits: account.balance });
   return `
-Teller is running (development mode, data in ${config.dataDir}).
+Teller is running (development mode, data in ${parts.dataDir}).
   gRPC (grpc-js, reflection, health): ${core}
-  Connect and gRPC-Web:               http://127.0.0.1:${serving.connectPort}
+  Connect and gRPC-Web:               http://127.0.0.1:${parts.core.value.serving.connectPort}
+  Gateways (webhooks):                http://127.0.0.1:${parts.gateways.value.port}/webhooks/whatsapp
+  Admin (healthz, readyz, metrics):   core http://127.0.0.1:${parts.core.admin.port}, gateways http://127.0.0.1:${parts.gateways.admin.port}
 
-Demo customer ${customer.displayName}, WhatsApp ${DEMO_PHONE}, account ${funded.id}: ${formatMoney({ currency: funded.currency, minorUnits: funded.balance })}
+Demo customer ${customer.displayName}, WhatsApp ${DEMO_PHONE}, account ${account.id}: ${balance}
 
-Ask for the balance as that customer (in another terminal):
+Chat as that customer over WhatsApp (in another terminal):
+  npx teller chat
+
+Or ask the core directly:
   TOKEN=$(npx teller token --scopes conversation)
   npx buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $TOKEN" \\
     --data '{"channel":"CHANNEL_WHATSAPP","channel_user_id":"${DEMO_PHONE}","message_id":"m1","text":"what is my balance?"}' \\

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { runCore, runDev } from "./run-core.js";
+import { runChat } from "./chat.js";
+import { runCore, runDev, runGateways } from "./run-core.js";
 import { runToken } from "./token.js";
 
 /**
@@ -12,6 +13,9 @@ const USAGE = `usage: teller <command>
 commands:
   dev                          core on embedded defaults, with a demo customer (what \`make run\` starts)
   core                         the core service: gRPC on CORE_PORT, Connect and gRPC-Web on CONNECT_PORT
+  gateways                     channel webhooks on GATEWAY_PORT (all channels, or those in GATEWAYS=)
+  chat [--from +E164]          chat as a WhatsApp user with a running gateway (default: the demo customer)
+       [--gateway URL] [--graph-port N]
   token --scopes a,b [--ttl 1h] print a service JWT signed with the development key
   help                         this text
 
@@ -24,6 +28,19 @@ async function main(argv: string[]): Promise<number> {
       return runCore(process.env);
     case "dev":
       return runDev(process.env);
+    case "gateways":
+      return runGateways(process.env);
+    case "chat": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { from: { type: "string" }, gateway: { type: "string" }, "graph-port": { type: "string" } },
+      });
+      return runChat(process.env, {
+        from: values.from,
+        gateway: values.gateway,
+        graphPort: values["graph-port"],
+      });
+    }
     case "token": {
       const { values } = parseArgs({
         args: rest,

@@ -51,8 +51,12 @@ export function createWhatsAppRoute(deps: WhatsAppRouteDeps): ChannelRoute {
       }
       const parsed = parseWhatsAppWebhook(ctx.state.rawBody);
       if ("error" in parsed) {
-        deps.logger.warn({ requestId: ctx.state.requestId, reason: parsed.error }, "webhook payload refused");
-        throw new HttpError(400, "malformed payload");
+        // Signed by Meta yet unreadable: a non-200 would make Meta redeliver it for 7 days, and it
+        // would never parse, so it is acknowledged, logged (path and issue only) and dropped.
+        deps.logger.warn({ requestId: ctx.state.requestId, reason: parsed.error }, "webhook payload dropped");
+        ctx.status = 200;
+        ctx.body = "EVENT_RECEIVED";
+        return;
       }
       await Promise.all(bySender(parsed.events, deps).map((turns) => answerInOrder(turns, deps, ctx)));
       ctx.status = 200;

@@ -1,0 +1,135 @@
+import type { Redis } from "ioredis";
+import type Koa from "koa";
+import type { ReadyReport } from "../lib/admin-server.js";
+import type { Clock } from "../lib/clock.js";
+import type { Logger } from "../lib/logger.js";
+import { createMetrics, type GatewayMetrics } from "../lib/metrics.js";
+import { createLimiter } from "../lib/rate-limit.js";
+import { createRedis } from "../lib/redis.js";
+import { createGatewayApp } from "./app.js";
+import type { ChannelRoute } from "./channel.js";
+import type { GatewayConfig } from "./config.js";
+import { createCoreClient } from "./core-client.js";
+import type { CoreConversation } from "./core-client-port.js";
+import { createMemoryOutbox } from "./outbox/memory-outbox.js";
+import type { Outbox, Sender } from "./outbox/outbox.js";
+import type { OutboxQueue } from "./outbox/queue.js";
+import { createRedisOutbox } from "./outbox/redis-outbox.js";
+import { createOutboxWorker } from "./outbox/worker.js";
+import { createWhatsAppRoute } from "./whatsapp/routes.js";
+import { createWhatsAppSender } from "./whatsapp/send.js";
+
+/** The User-Agent of every call to a channel's API: it names Teller and its version (issue 4). */
+export const USER_AGENT = "Teller/0.1.0 (+https://github.com/teller-bank/teller)";
+
+/** Collaborators of the gateway root; tests pass their own Redis, key prefix, fetch or core. */
+export interface GatewaysDeps {
+  readonly config: GatewayConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly redis?: Redis;
+  readonly keyPrefix?: string;
+  /** The HTTP client of the channels' send APIs; globalThis.fetch by default. */
+  readonly fetch?: typeof fetch;
+  /** A core to call instead of the gRPC client (tests); the gRPC client on CORE_URL otherwise. */
+  readonly core?: CoreConversation;
+  readonly metrics?: GatewayMetrics;
+  /** Tunes the outbox worker (tests shorten its delays). */
+  readonly worker?: {
+    baseDelayMs?: number;
+    maxDelayMs?: number;
+    maxAttempts?: number;
+    leaseMs?: number;
+    pollIntervalMs?: number;
+  };
+}
+
+/** The running gateways: the Koa app to listen with, readiness, metrics and close(). */
+export interface Gateways {
+  readonly app: Koa;
+  readonly outbox: Outbox & OutboxQueue;
+  readonly metrics: GatewayMetrics;
+  ready(): Promise<ReadyReport>;
+  /** Stops the worker after its in-flight sends, then closes clients this root opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root of the gateway process (STYLE.md §5): Redis, the per-IP limiter, the core
+ * client, the outbox and its worker, the channel routes and the shared app. It never listens.
+ */
+export function createGateways(deps: GatewaysDeps): Gateways {
+  const { config, clock, logger } = deps;
+  const redis = deps.redis ?? (config.redisUrl ? createRedis(config.redisUrl) : undefined);
+  if (!redis)
+    logger.warn("REDIS_URL is unset: the outbox and limits live in this process and are not durable");
+  const prefix = deps.keyPrefix ?? "teller";
+  const metrics = deps.metrics ?? createMetrics("gateways", { logger });
+  const coreClient = deps.core
+    ? undefined
+    : createCoreClient({
+        coreUrl: config.coreUrl,
+        privateJwk: config.privateJwk,
+        clock,
+        timeoutMs: config.httpTimeoutMs,
+        maxMessageBytes: config.maxBodyBytes,
+      });
+  const core = deps.core ?? (coreClient as CoreConversation);
+  const outbox = redis ? createRedisOutbox({ redis, prefix, clock }) : createMemoryOutbox({ clock });
+  metrics.setOutboxDepthSource(() => outbox.depth());
+  const routes: ChannelRoute[] = [];
+  const senders: Record<string, Sender> = {};
+  if (config.gateways.includes("whatsapp")) {
+    const onSignatureFailure = () => metrics.signatureFailures.inc({ channel: "whatsapp" });
+    routes.push(createWhatsAppRoute({ config: config.whatsapp, core, outbox, logger, onSignatureFailure }));
+    senders.whatsapp = createWhatsAppSender({
+      ...config.whatsapp,
+      timeoutMs: config.httpTimeoutMs,
+      userAgent: USER_AGENT,
+      fetch: deps.fetch,
+    });
+  }
+  const worker = createOutboxWorker({
+    queue: outbox,
+    senders,
+    clock,
+    logger,
+    ...deps.worker,
+    onSent: ({ reply }) => metrics.outboxSends.inc({ channel: reply.channel }),
+    onFailed: ({ reply }) => metrics.outboxSendFailures.inc({ channel: reply.channel, kind: "retry" }),
+    onDeadLetter: ({ reply }) => metrics.outboxSendFailures.inc({ channel: reply.channel, kind: "dead" }),
+  });
+  const app = createGatewayApp({
+    logger,
+    ipLimiter: createLimiter({
+      redis,
+      keyPrefix: `${prefix}:rl:ip`,
+      points: config.ratePerIp.points,
+      durationSeconds: Math.ceil(config.ratePerIp.durationMs / 1000),
+    }),
+    routes,
+    maxBodyBytes: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
+    observeRequest: (route, status, seconds) => {
+      metrics.requests.inc({ route, status });
+      metrics.requestDuration.observe({ route }, seconds);
+    },
+    onRateLimited: () => metrics.rateLimited.inc({ limit: "ip" }),
+  });
+  worker.start();
+  return {
+    app,
+    outbox,
+    metrics,
+    ready: async () => ({
+      redis: !redis || redis.status === "ready",
+      core: coreClient ? await coreClient.ready() : true,
+    }),
+    close: async () => {
+      await worker.stop();
+      coreClient?.close();
+      if (redis && !deps.redis) await redis.quit();
+    },
+  };
+}
