@@ -46,7 +46,7 @@ export async function runChat(env: Env, args: ChatArgs): Promise<number> {
     accessToken,
     onReply: (reply) => {
       console.log(`Teller: ${reply.text}`);
-      reply.choices.forEach((c, i) => console.log(`  ${i + 1}. ${c.title}`));
+      for (const [i, c] of reply.choices.entries()) console.log(`  ${i + 1}. ${c.title}`);
       if (reply.choices.length > 0) choices = reply.choices;
     },
   });

@@ -102,7 +102,8 @@ describe("WhatsApp webhook → core → outbox → Graph API", () => {
     await first.close(); // the process goes away with the reply still queued in Redis
     const second = rig.gateways();
     await rig.graph.waitFor(1, 15_000);
-    for (let i = 0; i < 200 && (await second.outbox.depth()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await second.outbox.depth()) > 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(rig.graph.received.map((r) => r.text)).to.deep.equal(["Your balance is 42.00 EUR."]);
   });
 
