@@ -68,7 +68,7 @@ export function loadGatewayConfig(env: Env, dev?: DevSecrets): GatewayConfig {
     gatewayPort: readPort(env, "GATEWAY_PORT", 3000, problems),
     adminPort: readPort(env, "ADMIN_PORT", 9090, problems),
     coreUrl: readCoreUrl(env, problems),
-    redisUrl: readVar(env, "REDIS_URL", problems),
+    redisUrl: readRedisUrl(env, problems),
     dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",
     privateJwk: readPrivateJwk(env, production, dev, problems),
     ratePerIp: readRate(env, "RATE_LIMIT_PER_IP", "100/15m", problems),
@@ -115,6 +115,18 @@ function readGateways(env: Env, problems: string[]): GatewayName[] {
     problems.push(`GATEWAYS must list some of: ${KNOWN_GATEWAYS.join(", ")}`);
   }
   return names.filter((n): n is GatewayName => (KNOWN_GATEWAYS as readonly string[]).includes(n));
+}
+
+function readRedisUrl(env: Env, problems: string[]): string | undefined {
+  const raw = readVar(env, "REDIS_URL", problems);
+  if (raw === undefined) return undefined;
+  try {
+    if (["redis:", "rediss:"].includes(new URL(raw).protocol)) return raw;
+  } catch {
+    // Reported below without echoing the value: it may hold a password.
+  }
+  problems.push("REDIS_URL must be a redis:// or rediss:// URL");
+  return undefined;
 }
 
 function readCoreUrl(env: Env, problems: string[]): string {

@@ -57,8 +57,15 @@ describe("WhatsApp webhook → core → outbox → Graph API", () => {
 
   it("should answer a customer's balance question through the Graph API, once", async () => {
     const gw = rig.gateways();
-    const res = await post(gw.app, whatsAppText(CUSTOMER, "what is my balance?"));
+    const res = await post(gw.app, whatsAppText(CUSTOMER, "what is my balance?")).set(
+      "x-request-id",
+      "trace-me-1",
+    );
     expect(res.status).to.equal(200);
+    // The request id follows the message into the core's log line for HandleMessage.
+    expect(
+      rig.t.logs.some((l) => l.includes('"requestId":"trace-me-1"') && l.includes("HandleMessage")),
+    ).to.equal(true);
     const [reply] = await rig.graph.waitFor(1);
     expect(reply?.to).to.equal(CUSTOMER);
     expect(reply?.text).to.equal("Your balance is 42.00 EUR.");
