@@ -58,7 +58,16 @@ export function createWhatsAppRoute(deps: WhatsAppRouteDeps): ChannelRoute {
         ctx.body = "EVENT_RECEIVED";
         return;
       }
-      await Promise.all(bySender(parsed.events, deps).map((turns) => answerInOrder(turns, deps, ctx)));
+      try {
+        await Promise.all(bySender(parsed.events, deps).map((turns) => answerInOrder(turns, deps, ctx)));
+      } catch (err) {
+        // The core or the outbox failed: 503 makes Meta redeliver, and the redelivery is deduped.
+        deps.logger.error(
+          { requestId: ctx.state.requestId, err },
+          "webhook not answered; the provider will redeliver",
+        );
+        throw new HttpError(503, "try again later");
+      }
       ctx.status = 200;
       ctx.body = "EVENT_RECEIVED";
     },

@@ -12,6 +12,7 @@ import {
   whatsAppValue,
 } from "../support/gateway.js";
 import { ok } from "../support/invoke.js";
+import { freePort } from "../support/redis.js";
 
 const CUSTOMER = "+447700900321";
 
@@ -197,5 +198,17 @@ describe("WhatsApp webhook → core → outbox → Graph API", () => {
       expect(logs, secret).not.to.include(secret);
     }
     expect(logs).not.to.match(/eyJ[A-Za-z0-9_-]{10,}\./);
+  });
+
+  it("should answer 503 and store nothing while the core is unreachable, then answer the redelivery", async () => {
+    const down = rig.gateways({ env: { CORE_URL: `127.0.0.1:${await freePort()}`, HTTP_TIMEOUT: "1s" } });
+    const hook = whatsAppText(CUSTOMER, "balance");
+    const refused = await post(down.app, hook);
+    expect(refused.status).to.equal(503);
+    expect(refused.body).to.deep.equal({ error: "service unavailable" });
+    expect(await down.outbox.depth()).to.equal(0);
+    const up = rig.gateways();
+    expect((await post(up.app, hook)).status).to.equal(200);
+    expect((await rig.graph.waitFor(1)).map((r) => r.text)).to.deep.equal(["Your balance is 42.00 EUR."]);
   });
 });
