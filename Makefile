@@ -41,7 +41,7 @@ test: $(STAMP) ## The whole suite: generated code fresh, lint, types, then every
 	node --import tsx test/run.ts
 
 bench: build ## Benchmarks; writes bench/RESULTS.md
-	node --import tsx bench/handle-message.bench.ts
+	node --import tsx bench/all.ts
 
 run: build ## Core on embedded defaults with a demo customer (teller dev)
 	node dist/bin/teller.js dev

@@ -1,22 +1,27 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { createInterface, type Interface } from "node:readline";
+import { processCpuMs } from "./process-cpu.js";
 
 /**
  * Server processes of the benchmarks. Each server runs in a child `node --import tsx <script>` so
  * that the load generator and the server under test do not share one event loop or CPU, as a
  * gateway and the core don't in production. The protocol is small: the child prints one JSON line
- * `{"port": n, ...}` on stdout when it listens, and shuts down cleanly when its stdin closes.
+ * `{"port": n, ...}` on stdout when it listens, and shuts down cleanly when its stdin closes. A
+ * child that counts something answers each `stats` line on its stdin with one JSON line.
  */
 
 /** A running server child: its port, what else it announced, its CPU time, and stop(). */
 export interface ChildServer {
   readonly name: string;
   readonly port: number;
+  /** The child's process id (CPU profiles are named after it). */
+  readonly pid: number;
   /** The whole JSON line the child announced (port plus anything else it reports). */
   readonly announced: Readonly<Record<string, unknown>>;
   /** CPU time (user + system) the child process has used so far, in milliseconds. */
   cpuMs(): number;
+  /** Asks the child for its counters (see announceAndAwaitStop's `stats`); rejects after 10 s. */
+  stats(): Promise<Record<string, unknown>>;
   /** Closes the child's stdin, waits for its clean exit (killing it after `graceMs`); resolves with its exit code. */
   stop(graceMs?: number): Promise<number>;
 }
@@ -44,9 +49,10 @@ export async function startChildServer(
   const exited = new Promise<number>((resolve) =>
     child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
   );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   let announced: Record<string, unknown>;
   try {
-    announced = await readAnnouncement(name, child, exited);
+    announced = await readAnnouncement(name, lines, exited);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
@@ -54,18 +60,34 @@ export async function startChildServer(
   return {
     name,
     port: Number(announced.port),
+    pid: child.pid as number,
     announced,
     cpuMs: () => processCpuMs(child.pid),
+    stats: () => askStats(name, child, lines),
     stop: (graceMs = 30_000) => stopChild(child, exited, graceMs),
   };
 }
 
+function askStats(name: string, child: ChildProcess, lines: Interface): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: no stats within 10 s`)), 10_000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line) as Record<string, unknown>);
+      } catch (err) {
+        reject(new Error(`${name}: expected a JSON stats line, got ${JSON.stringify(line)}`, { cause: err }));
+      }
+    });
+    child.stdin?.write("stats\n");
+  });
+}
+
 function readAnnouncement(
   name: string,
-  child: ChildProcess,
+  lines: Interface,
   exited: Promise<number>,
 ): Promise<Record<string, unknown>> {
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${name}: no port announced within ${START_TIMEOUT_MS} ms`)),
@@ -99,35 +121,21 @@ async function stopChild(child: ChildProcess, exited: Promise<number>, graceMs: 
   return code;
 }
 
-/** CPU time of a process from /proc/<pid>/stat (utime + stime, fields 14 and 15); NaN off Linux. */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    // No procfs (macOS): CPU per call is reported as n/a rather than guessed.
-    return Number.NaN;
-  }
-}
-
-/** USER_HZ is 100 on every Linux architecture Node supports (sysconf(_SC_CLK_TCK)). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
 /**
- * The child's half of the protocol: prints `announcement` as one JSON line on stdout, then
- * resolves when the parent closes stdin (its way of saying stop) or sends SIGTERM / SIGINT.
+ * The child's half of the protocol: prints `announcement` as one JSON line on stdout, answers
+ * each `stats` line on stdin with `stats()` as one JSON line, then resolves when the parent closes
+ * stdin (its way of saying stop) or sends SIGTERM / SIGINT.
  */
 export function announceAndAwaitStop(
   announcement: { port: number } & Record<string, unknown>,
+  stats: () => Record<string, unknown> = () => ({}),
 ): Promise<void> {
   process.stdout.write(`${JSON.stringify(announcement)}\n`);
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line.trim() === "stats") process.stdout.write(`${JSON.stringify(stats())}\n`);
+  });
   return new Promise((resolve) => {
     process.stdin.once("end", () => resolve());
-    process.stdin.resume();
     process.once("SIGTERM", () => resolve());
     process.once("SIGINT", () => resolve());
   });

@@ -1,25 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { pino } from "pino";
 import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { createCore } from "../core/main.js";
 import { serveCore } from "../core/serve.js";
 import { systemClock } from "../lib/clock.js";
-import { createLogger, type Logger } from "../lib/logger.js";
+import type { Logger } from "../lib/logger.js";
 import { createTestSchemaClient } from "../test/support/postgres.js";
 import { createTestRedis } from "../test/support/redis.js";
+import { createBenchLogger } from "./bench-logger.js";
 import { announceAndAwaitStop } from "./child-server.js";
 import { CUSTOMER_COUNT, seedCustomers } from "./seed-customers.js";
+import { countSql } from "./sql-counter.js";
 
 /**
  * The subject of the HandleMessage benchmark, run as a child process (bench/child-server.ts): the
  * real core (createCore) on real Redis (a key prefix of its own) and real PostgreSQL (a schema of
  * its own), served by serveCore on port 0, with CUSTOMER_COUNT customers seeded through the ledger.
- * Input: BENCH_JWKS, the public key set of the parent's service tokens. On stop it drains calls,
- * closes the core, deletes its Redis prefix and drops its schema.
+ * Input: BENCH_JWKS, the public key set of the parent's service tokens. It announces its Redis key
+ * prefix and schema, answers `stats` with the SQL it has sent (bench/sql-counter.ts). On stop it
+ * drains calls, closes the core, deletes its Redis prefix and drops its schema.
  */
-
-/** Lines at warn or above, forwarded to stderr at most this many times so a failing run stays readable. */
-const MAX_FORWARDED_LINES = 20;
 
 async function main(): Promise<void> {
   const config = loadCoreConfig({
@@ -29,7 +28,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_PER_SUBJECT: "1000000/1m",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   });
-  const logger = createBenchLogger(config.logLevel);
+  const logger = createBenchLogger("core", config.logLevel);
   const cleanups: Array<() => Promise<void>> = [];
   const failure = await serveUntilStopped(config, logger, cleanups).then(
     () => undefined,
@@ -52,13 +51,14 @@ async function serveUntilStopped(
   cleanups.unshift(() => redis.cleanup());
   const schema = await createTestSchemaClient();
   cleanups.unshift(() => schema.drop());
+  const sql = countSql(schema.client);
   const core = await createCore({
     config,
     clock: systemClock,
     logger,
     redis: redis.redis,
     keyPrefix: redis.prefix,
-    sql: schema.client,
+    sql: sql.client,
   });
   cleanups.unshift(() => core.close());
   await seedCustomers(core.ledger, CUSTOMER_COUNT);
@@ -70,27 +70,10 @@ async function serveUntilStopped(
     logger,
   });
   cleanups.unshift(() => serving.close());
-  await announceAndAwaitStop({ port: serving.corePort, customers: CUSTOMER_COUNT, schema: schema.schema });
-}
-
-/**
- * The core's logger as in production (pino at LOG_LEVEL, asynchronous writes), so the per-call
- * log lines cost what they cost; the lines go to /dev/null because stdout carries the
- * announcement, and warnings and errors are also copied to stderr.
- */
-function createBenchLogger(level: string): Logger {
-  const sink = pino.destination({ dest: "/dev/null", sync: false });
-  let forwarded = 0;
-  const destination = {
-    write(line: string) {
-      sink.write(line);
-      if (forwarded < MAX_FORWARDED_LINES && /"level":"(warn|error|fatal)"/.test(line)) {
-        forwarded += 1;
-        process.stderr.write(`core-server: ${line}`);
-      }
-    },
-  };
-  return createLogger({ level, name: "core", destination });
+  await announceAndAwaitStop(
+    { port: serving.corePort, customers: CUSTOMER_COUNT, schema: schema.schema, prefix: redis.prefix },
+    () => ({ ...sql.counts }),
+  );
 }
 
 main().then(

@@ -13,6 +13,7 @@ import { GetSessionStatsRequestSchema, SessionService } from "../gen/teller/v1/s
 import { systemClock } from "../lib/clock.js";
 import { mintServiceToken } from "../lib/service-token.js";
 import { createTestKeys } from "../test/support/core.js";
+import { readSeconds } from "./bench-env.js";
 import { type ChildServer, startChildServer } from "./child-server.js";
 import { callUnary, createBenchClient, unaryBenchCall } from "./grpc-caller.js";
 import { type BenchCall, runClosedLoop } from "./load.js";
@@ -203,15 +204,6 @@ function reportErrors(rows: readonly ResultRow[]): boolean {
     console.error(`${row.target} × ${row.concurrency}: ${row.result.errorCount} failed calls (${labels})`);
   }
   return failing.length > 0;
-}
-
-function readSeconds(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
-  return value;
 }
 
 main().then(

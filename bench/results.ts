@@ -71,13 +71,24 @@ function cells(row: ResultRow): string[] {
 
 /** The rows as a markdown table (which also reads well on a console). */
 export function markdownTable(rows: readonly ResultRow[]): string {
-  const body = rows.map(cells);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
+  return renderTable(HEADERS, rows.map(cells));
+}
+
+/**
+ * A markdown table of `body` under `headers` (which also reads well on a console): the first
+ * `leftColumns` columns are labels, aligned left; the rest are figures, aligned right.
+ */
+export function renderTable(
+  headers: readonly string[],
+  body: readonly (readonly string[])[],
+  leftColumns = 2,
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
   const line = (values: readonly string[]) =>
-    `| ${values.map((v, i) => (i < 2 ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number))).join(" | ")} |`;
+    `| ${values.map((v, i) => (i < leftColumns ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number))).join(" | ")} |`;
   // Alignment row as Biome formats markdown tables: "| :--- |" left, "| ---: |" right.
-  const rule = `| ${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w - 1)}` : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
-  return [line(HEADERS), rule, ...body.map(line)].join("\n");
+  const rule = `| ${widths.map((w, i) => (i < leftColumns ? `:${"-".repeat(w - 1)}` : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
+  return [line(headers), rule, ...body.map(line)].join("\n");
 }
 
 /** Options of writeResultsSection. */
