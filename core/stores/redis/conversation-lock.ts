@@ -38,6 +38,18 @@ interface Turn {
   readonly token: string;
 }
 
+// KEYS queue, lease; ARGV token, leaseMs, queueTtlMs → the queue's head after this caller joined.
+// One script instead of a MULTI of five commands: the arrival is the hot path of every message.
+// Order holds on one connection: scripts run in the order sent, and if the server lost its script
+// cache every arrival fails NOSCRIPT alike and is re-sent in the same order (lib/redis defineScript).
+const arriveScript = defineScript(`
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('LINDEX', KEYS[1], 0)
+`);
+
 // KEYS queue, lease; ARGV leaseMs, queueTtlMs → 1 while the lease lives.
 const refreshLease = defineScript(`
 if redis.call('PEXPIRE', KEYS[2], ARGV[1]) == 1 then
@@ -80,18 +92,10 @@ export function createRedisConversationLock(options: RedisConversationLockOption
   const queueTtlMs = 2 * leaseMs;
 
   // Resolves with the queue's head after arrival, so an uncontended caller needs no second trip.
-  const arrive = async (turn: Turn): Promise<string | null> => {
-    const results = await exec(
-      redis
-        .multi()
-        .lrem(turn.queue, 0, turn.token)
-        .set(turn.lease(turn.token), "1", "PX", leaseMs)
-        .rpush(turn.queue, turn.token)
-        .pexpire(turn.queue, queueTtlMs)
-        .lindex(turn.queue, 0),
-    );
-    return results[4] as string | null;
-  };
+  const arrive = async (turn: Turn): Promise<string | null> =>
+    (await arriveScript(redis, [turn.queue, turn.lease(turn.token)], [turn.token, leaseMs, queueTtlMs])) as
+      | string
+      | null;
   const refresh = async (turn: Turn) =>
     (await refreshLease(redis, [turn.queue, turn.lease(turn.token)], [leaseMs, queueTtlMs])) === 1;
   const leave = (turn: Turn) =>

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { hashTag } from "../../../lib/redis.js";
+import { defineScript, hashTag } from "../../../lib/redis.js";
 import type { MessageLog, StoredHandling } from "../../domain/conversation-ports.js";
 
 /** Collaborators and settings of createRedisMessageLog. */
@@ -21,6 +21,13 @@ export function messageLogKey(prefix: string, subjectId: string, messageKey: str
  * Creates a MessageLog on Redis, shared by every core instance so a provider retry that lands
  * on another instance still gets the first handling's replies. Entries are JSON with PX expiry.
  */
+// KEYS counter; ARGV ttlMs → the next value. One script: INCR and the expiry move together.
+const nextScript = defineScript(`
+local value = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return value
+`);
+
 /** The key of a subject's conversation counter, in the subject's slot. */
 export function sequenceKey(prefix: string, subjectId: string): string {
   return `${prefix}:${hashTag(subjectId)}:seq`;
@@ -49,15 +56,7 @@ export function createRedisMessageLog(options: RedisMessageLogOptions): MessageL
     },
     async nextSequence(subjectId, ttlMs) {
       const key = sequenceKey(prefix, subjectId);
-      // One MULTI on one key: INCR and the expiry move together, in the subject's slot.
-      const results = await redis
-        .multi()
-        .incr(key)
-        .pexpire(key, Math.max(1, Math.ceil(ttlMs)))
-        .exec();
-      const [error, value] = results?.[0] ?? [new Error("INCR returned nothing"), null];
-      if (error) throw error;
-      return Number(value);
+      return Number(await nextScript(redis, [key], [Math.max(1, Math.ceil(ttlMs))]));
     },
   };
 }
