@@ -101,6 +101,27 @@ for (const backend of backends) {
       expect((await store.listAccounts(customer.id)).map((a) => a.id)).to.deep.equal([first.id, second.id]);
     });
 
+    it("should read a customer's profile by phone in one go: the customer and accounts, oldest first", async () => {
+      const customer = await store.createCustomer({ displayName: "Bo", phoneNumber: "+15550002222" });
+      expect(await store.findProfileByPhone("+15550002222")).to.deep.equal({ customer, accounts: [] });
+      const eurAccount = await store.openAccount(customer.id, "EUR");
+      const usdAccount = await store.openAccount(customer.id, "USD");
+      await store.deposit({
+        accountId: usdAccount.id,
+        amount: { currency: "USD", minorUnits: 9_007_199_254_740_991n },
+        reference: "",
+        idempotencyKey: "big",
+      });
+      const profile = await store.findProfileByPhone("+15550002222");
+      expect(profile?.customer).to.deep.equal(customer);
+      expect(profile?.accounts.map((a) => [a.id, a.balance])).to.deep.equal([
+        [eurAccount.id, 0n],
+        [usdAccount.id, 9_007_199_254_740_991n],
+      ]);
+      expect(profile?.accounts[0]).to.deep.equal(await store.getAccount(eurAccount.id));
+      expect(await store.findProfileByPhone("+15559999999")).to.equal(undefined);
+    });
+
     it("should answer NOT_FOUND for unknown customers and accounts", async () => {
       expect(await store.getCustomer("cus_missing")).to.equal(undefined);
       expect(await store.findCustomerByPhone("+15559999999")).to.equal(undefined);

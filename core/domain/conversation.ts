@@ -5,7 +5,7 @@ import type { ConversationLock, MessageLog, RateGate, Reply, StoredHandling } fr
 import { answer } from "./dialog/engine.js";
 import { classify } from "./dialog/intent.js";
 import { CARD_WARNING, reply } from "./dialog/replies.js";
-import type { Customer, LedgerStore } from "./ledger.js";
+import type { CustomerProfile, LedgerStore } from "./ledger.js";
 import type { SessionStore } from "./session.js";
 
 /** One inbound message, already validated at the edge. */
@@ -84,7 +84,10 @@ async function handleOnce(
  * A WhatsApp or SMS sender whose number is a customer's registered phone is that customer, for
  * read-only requests only (issue 3); other channels are linked by OTP in a later slice.
  */
-async function identify(deps: ConversationDeps, message: InboundMessage): Promise<Customer | undefined> {
+async function identify(
+  deps: ConversationDeps,
+  message: InboundMessage,
+): Promise<CustomerProfile | undefined> {
   if (!isPhoneChannel(message.channel)) return undefined;
-  return deps.ledger.findCustomerByPhone(message.channelUserId);
+  return deps.ledger.findProfileByPhone(message.channelUserId);
 }

@@ -9,6 +9,12 @@ export interface Customer {
   readonly createdAt: number;
 }
 
+/** A customer with their accounts, oldest first. */
+export interface CustomerProfile {
+  readonly customer: Customer;
+  readonly accounts: readonly Account[];
+}
+
 /** A customer's account in one currency; balance in minor units, never negative. */
 export interface Account {
   readonly id: string;
@@ -65,6 +71,11 @@ export interface LedgerStore {
   createCustomer(input: { displayName: string; phoneNumber: string }): Promise<Customer>;
   getCustomer(customerId: string): Promise<Customer | undefined>;
   findCustomerByPhone(phoneNumber: string): Promise<Customer | undefined>;
+  /**
+   * The customer registered with this phone and their accounts (oldest first), in one read: the
+   * lookup every message from a phone channel starts with.
+   */
+  findProfileByPhone(phoneNumber: string): Promise<CustomerProfile | undefined>;
   openAccount(customerId: string, currency: string): Promise<Account>;
   getAccount(accountId: string): Promise<Account | undefined>;
   /** Accounts of a customer, oldest first; NOT_FOUND for an unknown customer. */

@@ -1,5 +1,5 @@
 import type { Reply } from "../conversation-ports.js";
-import type { Customer, LedgerStore } from "../ledger.js";
+import type { CustomerProfile, LedgerStore } from "../ledger.js";
 import type { Intent } from "./intent.js";
 import {
   balanceText,
@@ -14,37 +14,39 @@ import {
 
 /** What the engine needs to answer: read-only ledger access. */
 export interface DialogDeps {
-  readonly ledger: Pick<LedgerStore, "listAccounts" | "listPostings">;
+  readonly ledger: Pick<LedgerStore, "listPostings">;
 }
 
 /**
- * Answers one intent for a customer, or for an unknown sender when `customer` is undefined.
+ * Answers one intent for a customer (their profile, read once per message), or for an unknown
+ * sender when `profile` is undefined.
  * Unknown senders get the same text whatever they ask about accounts, so nothing tells them
  * whether a number is known (issue 3: "learns nothing about any account").
  */
 export async function answer(
   deps: DialogDeps,
   intent: Intent,
-  customer: Customer | undefined,
+  profile: CustomerProfile | undefined,
 ): Promise<Reply[]> {
+  const customer = profile?.customer;
   switch (intent.kind) {
     case "greeting":
       return [reply(greetingText(customer?.displayName), customer ? MENU : [])];
     case "help":
       return [reply(customer ? HELP_TEXT : NOT_A_CUSTOMER, customer ? MENU : [])];
     case "balance":
-      if (!customer) return [reply(NOT_A_CUSTOMER)];
-      return [reply(balanceText(await deps.ledger.listAccounts(customer.id)), MENU)];
+      if (!profile) return [reply(NOT_A_CUSTOMER)];
+      return [reply(balanceText(profile.accounts), MENU)];
     case "transactions":
-      if (!customer) return [reply(NOT_A_CUSTOMER)];
-      return transactions(deps, customer, intent.count);
+      if (!profile) return [reply(NOT_A_CUSTOMER)];
+      return transactions(deps, profile, intent.count);
     case "fallback":
       return [reply(customer ? FALLBACK_TEXT : NOT_A_CUSTOMER, customer ? MENU : [])];
   }
 }
 
-async function transactions(deps: DialogDeps, customer: Customer, count: number): Promise<Reply[]> {
-  const accounts = await deps.ledger.listAccounts(customer.id);
+async function transactions(deps: DialogDeps, profile: CustomerProfile, count: number): Promise<Reply[]> {
+  const { accounts } = profile;
   if (accounts.length === 0) return [reply("You have no accounts yet.", MENU)];
   const sections: string[] = [];
   for (const account of accounts) {

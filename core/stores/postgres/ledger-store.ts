@@ -112,6 +112,26 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
         return rows[0] === undefined ? undefined : toCustomer(rows[0]);
       }),
 
+    findProfileByPhone: (phoneNumber) =>
+      guard(async () => {
+        // One statement: the customer and their accounts (a LEFT JOIN keeps a customer without any).
+        const { rows } = await client.query<CustomerRow & { account: AccountRow | null }>(
+          `SELECT c.id, c.display_name, c.phone_number, ${epochMs("c.created_at")} AS created_ms,
+             CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object('id', a.id, 'customer_id', a.customer_id,
+               'kind', a.kind, 'currency', a.currency, 'balance', a.balance::text,
+               'created_ms', ${epochMs("a.created_at")}::text) END AS account
+           FROM customers c LEFT JOIN accounts a ON a.customer_id = c.id AND a.kind = 'customer'
+           WHERE c.phone_number = $1 ORDER BY a.seq`,
+          [phoneNumber],
+        );
+        const first = rows[0];
+        if (first === undefined) return undefined;
+        const accounts = rows.flatMap((r) =>
+          r.account === null ? [] : [toAccount(parseJson<AccountRow>(r.account))],
+        );
+        return { customer: toCustomer(first), accounts };
+      }),
+
     openAccount: (customerId, currency) =>
       guard(async () => {
         if (!isCurrency(currency)) throw invalidArgument("currency", "is not an ISO 4217 code");
@@ -178,4 +198,9 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
 
     close: () => client.close(),
   };
+}
+
+/** pg decodes json columns; PGlite may hand back text: accept both. */
+function parseJson<T>(value: unknown): T {
+  return (typeof value === "string" ? JSON.parse(value) : value) as T;
 }
