@@ -4,38 +4,12 @@ import { NOT_A_CUSTOMER } from "../core/domain/dialog/replies.js";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { Channel } from "../gen/teller/v1/common_pb.js";
 import { ConversationService } from "../gen/teller/v1/conversation_service_pb.js";
-import { CustomerService } from "../gen/teller/v1/customer_service_pb.js";
 import { startTestCore, type TestCore } from "./support/core.js";
-import { call, ok } from "./support/invoke.js";
+import { call } from "./support/invoke.js";
+import { seedCustomer } from "./support/seed.js";
 
 const handle = ConversationService.method.handleMessage;
 const PHONE = "+447700900555";
-
-/** Creates a customer with a EUR account holding `minorUnits`, through CustomerService. */
-async function seedCustomer(t: TestCore, phone: string, minorUnits: bigint) {
-  const authorization = `Bearer ${await t.token(["banking:admin"])}`;
-  const inv = t.core.invoker;
-  const m = CustomerService.method;
-  const { customer } = await ok(
-    inv,
-    m.createCustomer,
-    { displayName: "Alice", phoneNumber: phone },
-    { authorization },
-  );
-  const { account } = await ok(
-    inv,
-    m.openAccount,
-    { customerId: customer?.customerId, currency: "EUR" },
-    { authorization },
-  );
-  await ok(
-    inv,
-    m.deposit,
-    { accountId: account?.accountId, amount: { currency: "EUR", minorUnits }, idempotencyKey: "seed-1" },
-    { authorization },
-  );
-  return { customerId: customer?.customerId as string, accountId: account?.accountId as string };
-}
 
 describe("ConversationService.HandleMessage (real Redis and PostgreSQL)", () => {
   let t: TestCore;

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import request from "supertest";
 import { TEXT_ONLY } from "../../gateways/whatsapp/routes.js";
-import { CustomerService } from "../../gen/teller/v1/customer_service_pb.js";
 import {
   type GatewayRig,
   sign,
@@ -11,34 +10,13 @@ import {
   whatsAppText,
   whatsAppValue,
 } from "../support/gateway.js";
-import { ok } from "../support/invoke.js";
 import { freePort } from "../support/redis.js";
+import { seedCustomer } from "../support/seed.js";
 
 const CUSTOMER = "+447700900321";
 
 async function seed(rig: GatewayRig) {
-  const authorization = `Bearer ${await rig.t.token(["banking:admin"])}`;
-  const inv = rig.t.core.invoker;
-  const m = CustomerService.method;
-  const { customer } = await ok(
-    inv,
-    m.createCustomer,
-    { displayName: "Ada", phoneNumber: CUSTOMER },
-    { authorization },
-  );
-  const { account } = await ok(
-    inv,
-    m.openAccount,
-    { customerId: customer?.customerId, currency: "EUR" },
-    { authorization },
-  );
-  const amount = { currency: "EUR", minorUnits: 42_00n };
-  await ok(
-    inv,
-    m.deposit,
-    { accountId: account?.accountId, amount, idempotencyKey: "k1" },
-    { authorization },
-  );
+  await seedCustomer(rig.t, CUSTOMER, 42_00n, "Ada");
 }
 
 describe("WhatsApp webhook → core → outbox → Graph API", () => {
