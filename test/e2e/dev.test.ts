@@ -5,26 +5,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { DEMO_PHONE } from "../../bin/seed-demo.js";
+import { childEnv } from "../support/teller-process.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUF = join(ROOT, "node_modules/.bin/buf");
 const BANNER_TIMEOUT_MS = 60_000;
 const BALANCE_TEXT = "Your balance is 1,250.00 EUR.";
-
-/** Variables that would override the embedded defaults `teller dev` is meant to use. */
-const UNSET = [
-  "REDIS_URL",
-  "DATABASE_URL",
-  "USER_ID_SALT",
-  "USER_ID_SALT_FILE",
-  "JWKS",
-  "JWKS_FILE",
-  "JWKS_URL",
-  "JWT_PRIVATE_JWK",
-  "LISTEN_HOST",
-  "LOG_LEVEL",
-  "RATE_LIMIT_PER_SUBJECT",
-];
 
 /** What a finished process left behind. */
 interface Finished {
@@ -54,12 +40,6 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
     const dir = mkdtempSync(join(tmpdir(), "teller-e2e-"));
     dirs.push(dir);
     return dir;
-  }
-
-  function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-    for (const name of UNSET) delete env[name];
-    return env;
   }
 
   /** Spawns a command in the repository root, collecting its output; resolves once it exits. */
