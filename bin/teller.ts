@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { runAudit } from "./audit.js";
 import { runChat } from "./chat.js";
 import { runCore, runDev, runGateways } from "./run-core.js";
 import { runToken } from "./token.js";
@@ -17,6 +18,7 @@ commands:
   chat [--from +E164]          chat as a WhatsApp user with a running gateway (default: the demo customer)
        [--gateway URL] [--graph-port N]
   token --scopes a,b [--ttl 1h] print a service JWT signed with the development key
+  audit verify                 recompute the audit trail's hash chain; exit 1 at the first broken entry
   help                         this text
 
 configuration comes from the environment; see .env.example`;
@@ -48,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       });
       return runToken(process.env, values);
     }
+    case "audit":
+      return runAudit(process.env, rest);
     case undefined:
     case "help":
     case "--help":

@@ -9,11 +9,13 @@ import { createLimiter } from "../lib/rate-limit.js";
 import { createRedis } from "../lib/redis.js";
 import { createServiceTokenVerifier } from "../lib/service-token.js";
 import type { CoreConfig } from "./config.js";
+import type { AuditLog } from "./domain/audit.js";
 import { createConversations } from "./domain/conversation.js";
 import type { ConversationLock, MessageLog } from "./domain/conversation-ports.js";
 import type { LedgerStore } from "./domain/ledger.js";
 import type { SessionStore } from "./domain/session.js";
 import { meterRateGate, meterSessions } from "./metered.js";
+import { createAuditRoutes } from "./rpc/audit-rpc.js";
 import { createBankingRoutes } from "./rpc/banking-rpc.js";
 import { createConversationRoutes } from "./rpc/conversation-rpc.js";
 import { createCustomerRoutes } from "./rpc/customer-rpc.js";
@@ -24,6 +26,7 @@ import { createPendingRoutes } from "./rpc/unimplemented-rpc.js";
 import { createMemoryConversationLock } from "./stores/memory/conversation-lock.js";
 import { createMemoryMessageLog } from "./stores/memory/message-log.js";
 import { createMemorySessionStore } from "./stores/memory/session-store.js";
+import { createPostgresAuditLog } from "./stores/postgres/audit-log.js";
 import { createPostgresLedgerStore } from "./stores/postgres/ledger-store.js";
 import { migrate } from "./stores/postgres/migrate.js";
 import { createPgClient } from "./stores/postgres/pg-client.js";
@@ -53,6 +56,8 @@ export interface CoreDeps {
 export interface Core {
   readonly invoker: RpcInvoker;
   readonly ledger: LedgerStore;
+  /** The audit trail on the same database as the ledger, whose changes append to it. */
+  readonly audit: AuditLog;
   readonly metrics: CoreMetrics;
   /** True when every dependency answers (grpc.health.v1). */
   ready(): Promise<boolean>;
@@ -76,6 +81,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   const sql = deps.sql ?? openSql(config);
   await migrate(sql);
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
+  const audit = createPostgresAuditLog({ client: sql });
   const metrics = deps.metrics ?? createMetrics("core", { logger });
   const stores = createStateStores(deps, redis);
   const state = { ...stores, sessions: meterSessions(stores.sessions, metrics) };
@@ -100,6 +106,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
       createConversationRoutes({ conversations, maxTextChars: config.maxTextChars }),
       createBankingRoutes({ ledger }),
       createCustomerRoutes({ ledger }),
+      createAuditRoutes({ audit }),
       ...createPendingRoutes(),
     ],
     verify: createServiceTokenVerifier(config.verificationKeys, clock),
@@ -117,6 +124,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   return {
     invoker,
     ledger,
+    audit,
     metrics,
     ready: async () => Object.values(await readiness()).every(Boolean),
     readiness,
@@ -128,7 +136,11 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   };
 }
 
-function openSql(config: CoreConfig): SqlClient {
+/**
+ * Opens the configured database: a PostgreSQL server at DATABASE_URL, else PGlite under DATA_DIR.
+ * Exported so `teller audit verify` reads exactly the database the core writes.
+ */
+export function openSql(config: Pick<CoreConfig, "databaseUrl" | "dataDir">): SqlClient {
   if (config.databaseUrl) return createPgClient({ connectionString: config.databaseUrl });
   return createPgliteClient({ dataDir: join(config.dataDir, "pglite") });
 }

@@ -1,10 +1,9 @@
-import { AuditService } from "../../gen/teller/v1/audit_service_pb.js";
 import { StepUpService } from "../../gen/teller/v1/step_up_service_pb.js";
 import { route, type ServiceRoutes } from "./route.js";
 
 /**
- * StepUpService and AuditService as declared but not yet built: each RPC has its scope, so an
- * authorised caller gets UNIMPLEMENTED and everyone else the usual auth errors (issue 3).
+ * StepUpService as declared but not yet built: each RPC has its scope, so an authorised caller
+ * gets UNIMPLEMENTED and everyone else the usual auth errors (issue 3).
  */
 export function createPendingRoutes(): ServiceRoutes[] {
   return [
@@ -13,13 +12,6 @@ export function createPendingRoutes(): ServiceRoutes[] {
       routes: {
         startChallenge: route(StepUpService.method.startChallenge, "banking:write"),
         verifyChallenge: route(StepUpService.method.verifyChallenge, "banking:write"),
-      },
-    },
-    {
-      service: AuditService,
-      routes: {
-        listAuditEvents: route(AuditService.method.listAuditEvents, "audit"),
-        verifyAuditChain: route(AuditService.method.verifyAuditChain, "audit"),
       },
     },
   ];

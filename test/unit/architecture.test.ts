@@ -14,6 +14,8 @@ const PURE_LIB = [
   "lib/subject-id.ts",
   "lib/redact.ts",
   "lib/duration.ts",
+  "lib/canonical-json.ts",
+  "lib/sha256.ts",
 ];
 
 interface Edge {

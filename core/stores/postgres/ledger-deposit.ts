@@ -2,6 +2,7 @@ import type { Clock } from "../../../lib/clock.js";
 import type { IdSource } from "../../../lib/ids.js";
 import { DomainError } from "../../domain/errors.js";
 import type { Account, DepositInput, Transfer } from "../../domain/ledger.js";
+import { appendAuditEvent } from "./audit-append.js";
 import type { AccountRow, TransferRow } from "./ledger-rows.js";
 import { ACCOUNT_COLUMNS, TRANSFER_COLUMNS, toAccount, toTransfer } from "./ledger-rows.js";
 import type { SqlClient } from "./sql-client.js";
@@ -94,7 +95,8 @@ async function insertEntry(
  * Posts a deposit inside the caller's transaction: checks the account, locks it and the funding
  * account in id order (PG-2), inserts the transfer unless its key exists (then replays it,
  * LED-5/TB-4), moves both balances and appends one entry each, so the pair sums to zero (LED-1).
- * The UNIQUE key makes concurrent duplicates wait for the first and then replay it.
+ * The UNIQUE key makes concurrent duplicates wait for the first and then replay it. A new posting
+ * appends "deposit.posted" to the audit chain in the same transaction; a replay appends nothing.
  */
 export async function postDeposit(
   tx: SqlClient,
@@ -135,5 +137,12 @@ export async function postDeposit(
   const account = await credit(tx, target.id, minorUnits);
   await insertEntry(tx, deps, row.id, funding, -minorUnits, now);
   await insertEntry(tx, deps, row.id, account, minorUnits, now);
+  // Only a new posting is audited, last, after the row locks: a replay changed nothing.
+  await appendAuditEvent(tx, deps.clock, {
+    type: "deposit.posted",
+    customerId: target.customer_id ?? undefined,
+    outcome: "success",
+    attributes: { transfer_id: row.id, account_id: target.id, amount: minorUnits.toString(), currency },
+  });
   return { transfer: toTransfer(row), account: toAccount(account) };
 }

@@ -1,8 +1,10 @@
 import type { Clock } from "../../../lib/clock.js";
 import type { IdSource } from "../../../lib/ids.js";
 import { isCurrency, MAX_MINOR_UNITS } from "../../../lib/money.js";
+import { maskPhone } from "../../../lib/redact.js";
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import type { Account, DepositInput, LedgerStore } from "../../domain/ledger.js";
+import { appendAuditEvent } from "./audit-append.js";
 import { postDeposit } from "./ledger-deposit.js";
 import type { AccountRow, CustomerRow, PostingRow } from "./ledger-rows.js";
 import {
@@ -80,12 +82,22 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
     createCustomer: (input) =>
       guard(async () => {
         try {
-          const { rows } = await client.query<CustomerRow>(
-            `INSERT INTO customers (id, display_name, phone_number, created_at)
-             VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${CUSTOMER_COLUMNS}`,
-            [ids("cus_"), input.displayName, input.phoneNumber, now()],
-          );
-          return toCustomer(rows[0] as CustomerRow);
+          return await client.transaction(async (tx) => {
+            const { rows } = await tx.query<CustomerRow>(
+              `INSERT INTO customers (id, display_name, phone_number, created_at)
+               VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${CUSTOMER_COLUMNS}`,
+              [ids("cus_"), input.displayName, input.phoneNumber, now()],
+            );
+            const customer = toCustomer(rows[0] as CustomerRow);
+            // The trail keeps a masked phone only: it outlives erasure (DESIGN.md, Banking).
+            await appendAuditEvent(tx, clock, {
+              type: "customer.created",
+              customerId: customer.id,
+              outcome: "success",
+              attributes: { phone_masked: maskPhone(input.phoneNumber) },
+            });
+            return customer;
+          });
         } catch (error) {
           if (sqlState(error) !== "23505") throw error;
           throw new DomainError("ALREADY_EXISTS", "A customer with this phone number exists.", {
@@ -135,14 +147,23 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
     openAccount: (customerId, currency) =>
       guard(async () => {
         if (!isCurrency(currency)) throw invalidArgument("currency", "is not an ISO 4217 code");
-        if (!(await customerExists(customerId)))
-          throw new DomainError("NOT_FOUND", "The customer does not exist.");
-        const { rows } = await client.query<AccountRow>(
-          `INSERT INTO accounts (id, customer_id, kind, currency, balance, created_at)
-           VALUES ($1, $2, 'customer', $3, 0, $4::timestamptz) RETURNING ${ACCOUNT_COLUMNS}`,
-          [ids("acc_"), customerId, currency, now()],
-        );
-        return toAccount(rows[0] as AccountRow);
+        return client.transaction(async (tx) => {
+          const { rows } = await tx.query<AccountRow>(
+            `INSERT INTO accounts (id, customer_id, kind, currency, balance, created_at)
+             SELECT $1, id, 'customer', $3, 0, $4::timestamptz FROM customers WHERE id = $2
+             RETURNING ${ACCOUNT_COLUMNS}`,
+            [ids("acc_"), customerId, currency, now()],
+          );
+          if (rows[0] === undefined) throw new DomainError("NOT_FOUND", "The customer does not exist.");
+          const account = toAccount(rows[0]);
+          await appendAuditEvent(tx, clock, {
+            type: "account.opened",
+            customerId,
+            outcome: "success",
+            attributes: { account_id: account.id, currency },
+          });
+          return account;
+        });
       }),
 
     getAccount: (accountId) => guard(() => findAccount(accountId)),

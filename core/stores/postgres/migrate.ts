@@ -1,4 +1,5 @@
 import { ledgerMigration } from "./migrations/001-ledger.js";
+import { auditMigration } from "./migrations/002-audit.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** One schema change: applied once, in version order, recorded in schema_migrations. */
@@ -9,10 +10,10 @@ export interface Migration {
 }
 
 /**
- * The ledger's migrations in order. They live in modules, not .sql files, because the build
+ * The database's migrations in order: the ledger, then the audit trail. They live in modules, not .sql files, because the build
  * copies no assets: the same text then runs from source (tsx) and from dist/.
  */
-export const migrations: readonly Migration[] = [ledgerMigration];
+export const migrations: readonly Migration[] = [ledgerMigration, auditMigration];
 
 /**
  * Applies the migrations not yet recorded, in one transaction, and returns the versions applied.
