@@ -75,7 +75,16 @@ export function createGateways(deps: GatewaysDeps): Gateways {
         maxMessageBytes: config.maxBodyBytes,
       });
   const core = deps.core ?? (coreClient as CoreConversation);
-  const outbox = redis ? createRedisOutbox({ redis, prefix, clock }) : createMemoryOutbox({ clock });
+  const store = redis ? createRedisOutbox({ redis, prefix, clock }) : createMemoryOutbox({ clock });
+  // Replies enqueued here wake this process's worker at once instead of at its next poll.
+  let nudge = () => {};
+  const outbox: Outbox & OutboxQueue = {
+    ...store,
+    enqueue: async (replies) => {
+      await store.enqueue(replies);
+      nudge();
+    },
+  };
   metrics.setOutboxDepthSource(() => outbox.depth());
   const routes: ChannelRoute[] = [];
   const senders: Record<string, Sender> = {};
@@ -117,6 +126,7 @@ export function createGateways(deps: GatewaysDeps): Gateways {
     },
     onRateLimited: () => metrics.rateLimited.inc({ limit: "ip" }),
   });
+  nudge = () => worker.nudge();
   worker.start();
   return {
     app,

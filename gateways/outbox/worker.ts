@@ -51,6 +51,8 @@ export interface OutboxWorker {
   stop(): Promise<void>;
   /** Claims and sends until nothing is due and nothing is in flight (for tests). */
   drain(): Promise<void>;
+  /** Ends the current idle pause now: something was just enqueued in this process. */
+  nudge(): void;
 }
 
 /**
@@ -140,6 +142,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       await loop;
       loop = undefined;
       while (inFlight.size > 0) await Promise.all(inFlight);
+    },
+    nudge() {
+      wake?.();
     },
     async drain() {
       for (;;) {
