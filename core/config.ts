@@ -2,6 +2,12 @@ import type { JSONWebKeySet, JWK } from "jose";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readPort, readVar } from "../lib/env.js";
 import type { VerificationKeys } from "../lib/service-token.js";
+import {
+  readStepUpConfig,
+  readTwilioConfig,
+  type StepUpConfig,
+  type TwilioConfig,
+} from "./step-up-config.js";
 
 /** The validated, frozen configuration of the core process (DESIGN.md, Running it). */
 export interface CoreConfig {
@@ -23,6 +29,10 @@ export interface CoreConfig {
   /** Deadline applied to calls whose client set none (HTTP_TIMEOUT). */
   readonly callTimeoutMs: number;
   readonly logLevel: string;
+  /** One-time codes and step-up tokens (STEP_UP_*, RATE_LIMIT_STEP_UP). */
+  readonly stepUp: StepUpConfig;
+  /** SMS through Twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set; else the dev outbox. */
+  readonly twilio?: TwilioConfig;
 }
 
 /** Secrets that development generates when unset (lib/dev-secrets.ts); absent in production. */
@@ -41,6 +51,7 @@ const WEAK_SALTS = /^(changeme|change-me|secret|salt|password|test|dev|example)/
 export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
   const problems: string[] = [];
   const production = env.NODE_ENV === "production";
+  const userIdSalt = readSalt(env, production, dev, problems);
   const config: CoreConfig = {
     production,
     host: readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1"),
@@ -50,7 +61,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     redisUrl: readUrl(env, "REDIS_URL", ["redis:", "rediss:"], problems),
     databaseUrl: readUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"], problems),
     dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",
-    userIdSalt: readSalt(env, production, dev, problems),
+    userIdSalt,
     verificationKeys: readKeys(env, dev, problems),
     maxSessions: readInt(env, "MAX_SESSIONS", 10_000, problems),
     sessionTtlMs: readDurationVar(env, "SESSION_TTL", "24h", problems),
@@ -59,6 +70,8 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     maxTextChars: readInt(env, "MAX_TEXT_CHARS", 4096, problems),
     callTimeoutMs: readDurationVar(env, "HTTP_TIMEOUT", "10s", problems),
     logLevel: readLogLevel(env, problems),
+    stepUp: readStepUpConfig(env, production, userIdSalt, problems),
+    twilio: readTwilioConfig(env, production, problems),
   };
   if (config.maxTextChars > 4096) problems.push("MAX_TEXT_CHARS must be at most 4096 (channel limits)");
   if (problems.length > 0) throw new ConfigError(problems);

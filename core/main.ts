@@ -8,12 +8,15 @@ import { type CoreMetrics, createMetrics } from "../lib/metrics.js";
 import { createLimiter } from "../lib/rate-limit.js";
 import { createRedis } from "../lib/redis.js";
 import { createServiceTokenVerifier } from "../lib/service-token.js";
+import { mintStepUpToken, STEP_UP_ACR, STEP_UP_MAX_TTL_SECONDS } from "../lib/step-up-token.js";
 import type { CoreConfig } from "./config.js";
 import type { AuditLog } from "./domain/audit.js";
 import { createConversations } from "./domain/conversation.js";
 import type { ConversationLock, MessageLog } from "./domain/conversation-ports.js";
 import type { LedgerStore } from "./domain/ledger.js";
 import type { SessionStore } from "./domain/session.js";
+import { createStepUp, type StepUp } from "./domain/step-up.js";
+import type { OtpSender } from "./domain/step-up-ports.js";
 import { meterRateGate, meterSessions } from "./metered.js";
 import { createAuditRoutes } from "./rpc/audit-rpc.js";
 import { createBankingRoutes } from "./rpc/banking-rpc.js";
@@ -22,10 +25,13 @@ import { createCustomerRoutes } from "./rpc/customer-rpc.js";
 import type { RpcInvoker } from "./rpc/invoker.js";
 import { createInvoker } from "./rpc/pipeline.js";
 import { createSessionRoutes } from "./rpc/session-rpc.js";
-import { createPendingRoutes } from "./rpc/unimplemented-rpc.js";
+import { createStepUpRoutes } from "./rpc/step-up-rpc.js";
+import { createMemoryChallengeStore } from "./stores/memory/challenge-store.js";
 import { createMemoryConversationLock } from "./stores/memory/conversation-lock.js";
 import { createMemoryMessageLog } from "./stores/memory/message-log.js";
 import { createMemorySessionStore } from "./stores/memory/session-store.js";
+import { createDevOutboxSender, type DevOutbox } from "./stores/otp/dev-outbox-sender.js";
+import { createTwilioSender } from "./stores/otp/twilio-sender.js";
 import { createPostgresAuditLog } from "./stores/postgres/audit-log.js";
 import { createPostgresLedgerStore } from "./stores/postgres/ledger-store.js";
 import { migrate } from "./stores/postgres/migrate.js";
@@ -33,9 +39,11 @@ import { createPgClient } from "./stores/postgres/pg-client.js";
 import { createPgliteClient } from "./stores/postgres/pglite-client.js";
 import type { SqlClient } from "./stores/postgres/sql-client.js";
 import { createRateGate } from "./stores/rate-gate.js";
+import { createRedisChallengeStore } from "./stores/redis/challenge-store.js";
 import { createRedisConversationLock } from "./stores/redis/conversation-lock.js";
 import { createRedisMessageLog } from "./stores/redis/message-log.js";
 import { createRedisSessionStore } from "./stores/redis/session-store.js";
+import { createStepUpLimiter } from "./stores/step-up-limiter.js";
 
 /** Collaborators of the core; tests pass their own Redis connection, key prefix and SQL client. */
 export interface CoreDeps {
@@ -59,6 +67,8 @@ export interface Core {
   /** The audit trail on the same database as the ledger, whose changes append to it. */
   readonly audit: AuditLog;
   readonly metrics: CoreMetrics;
+  /** The development SMS outbox, when codes are not sent through Twilio (never in production). */
+  readonly devOutbox?: DevOutbox;
   /** True when every dependency answers (grpc.health.v1). */
   ready(): Promise<boolean>;
   /** Each dependency's state, for /readyz. */
@@ -100,6 +110,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     ledger,
     dedupeTtlMs: DEDUPE_TTL_MS,
   });
+  const { stepUp, devOutbox } = createStepUpService(deps, redis, ledger);
   const invoker = createInvoker({
     services: [
       createSessionRoutes({ sessions: state.sessions, userIdSalt: config.userIdSalt }),
@@ -107,7 +118,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
       createBankingRoutes({ ledger }),
       createCustomerRoutes({ ledger }),
       createAuditRoutes({ audit }),
-      ...createPendingRoutes(),
+      createStepUpRoutes({ stepUp }),
     ],
     verify: createServiceTokenVerifier(config.verificationKeys, clock),
     logger,
@@ -126,6 +137,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     ledger,
     audit,
     metrics,
+    devOutbox,
     ready: async () => Object.values(await readiness()).every(Boolean),
     readiness,
     close: async () => {
@@ -164,4 +176,56 @@ function createStateStores(
     messages: createRedisMessageLog({ redis, prefix }),
     lock: createRedisConversationLock({ redis, prefix }),
   };
+}
+
+/**
+ * Builds the step-up use cases: challenges in Redis (or memory), the per-customer lockout
+ * (`teller:rl:stepup`, blocked for the window once spent: security.md RL-8), tokens signed with
+ * the core's own step-up key, and codes sent through Twilio when configured, else into the
+ * development outbox, which production refuses.
+ */
+function createStepUpService(
+  deps: CoreDeps,
+  redis: Redis | undefined,
+  ledger: LedgerStore,
+): { stepUp: StepUp; devOutbox?: DevOutbox } {
+  const { config, clock } = deps;
+  const prefix = deps.keyPrefix ?? "teller";
+  const lockout = config.stepUp.lockout;
+  const windowSeconds = Math.ceil(lockout.durationMs / 1000);
+  const limiter = createLimiter({
+    redis,
+    keyPrefix: `${prefix}:rl:stepup`,
+    points: lockout.points,
+    durationSeconds: windowSeconds,
+    blockDurationSeconds: windowSeconds,
+  });
+  const devOutbox = config.twilio ? undefined : createDevOutboxSender({ redis, prefix, clock });
+  if (devOutbox && config.production) throw new Error("the development SMS outbox is refused in production");
+  const sender: OtpSender = config.twilio ? createTwilioSender(config.twilio) : (devOutbox as DevOutbox);
+  const stepUp = createStepUp({
+    challenges: redis ? createRedisChallengeStore({ redis, prefix }) : createMemoryChallengeStore({ clock }),
+    sender,
+    customers: (customerId) => ledger.getCustomer(customerId),
+    limiter: createStepUpLimiter(limiter),
+    otpKey: config.stepUp.otpKey,
+    clock,
+    ids: newId,
+    mintToken: async (grant) => {
+      const token = await mintStepUpToken({
+        privateJwk: config.stepUp.privateJwk,
+        customerId: grant.customerId,
+        purpose: grant.purpose,
+        bindingHash: grant.bindingHash,
+        acr: STEP_UP_ACR,
+        amr: grant.method === "totp" ? ["otp", "totp"] : ["otp", "sms"],
+        authTime: grant.authTime,
+        ttlSeconds: STEP_UP_MAX_TTL_SECONDS,
+        sessionId: grant.challengeId,
+        clock,
+      });
+      return { token, expiresAtMs: (Math.floor(clock.now() / 1000) + STEP_UP_MAX_TTL_SECONDS) * 1000 };
+    },
+  });
+  return { stepUp, devOutbox };
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
@@ -55,4 +55,38 @@ export function readDevSecrets(dataDir: string): DevSecrets | undefined {
  */
 export function deriveDevSecret(secrets: DevSecrets, name: string): string {
   return createHmac("sha256", secrets.userIdSalt).update(`dev-secret:${name}`).digest("hex");
+}
+
+/** The step-up secrets development derives: STEP_UP_OTP_KEY and STEP_UP_PRIVATE_JWK. */
+export interface DevStepUpKeys {
+  /** 32 bytes: the HMAC key of one-time codes (lib/otp-code.ts). */
+  readonly otpKey: Uint8Array;
+  /** An Ed25519 private JWK (alg EdDSA, kid) that signs step-up tokens. */
+  readonly privateJwk: JWK;
+}
+
+/** PKCS #8 DER prefix of an Ed25519 private key, followed by its 32-byte seed (RFC 8410 §7). */
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
+/**
+ * Development-only step-up secrets derived from the stored salt, like deriveDevSecret: stable
+ * across restarts, so a token minted before a restart still verifies, and nothing is added to
+ * dev-secrets.json, whose format stays as it was. Only the salt is needed, so a config loader can
+ * derive them from USER_ID_SALT when no development secrets were loaded (tests).
+ */
+export function deriveDevStepUpKeys(secrets: Pick<DevSecrets, "userIdSalt">): DevStepUpKeys {
+  const derive = (name: string) =>
+    createHmac("sha256", secrets.userIdSalt).update(`dev-secret:${name}`).digest();
+  const seed = derive("STEP_UP_PRIVATE_JWK");
+  const key = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: "der",
+    type: "pkcs8",
+  });
+  const jwk = key.export({ format: "jwk" }) as JWK;
+  const x = (createPublicKey(key).export({ format: "jwk" }) as JWK).x ?? "";
+  return {
+    otpKey: new Uint8Array(derive("STEP_UP_OTP_KEY")),
+    privateJwk: { ...jwk, kid: `dev-stepup-${x.slice(0, 8)}`, alg: "EdDSA", use: "sig" },
+  };
 }

@@ -77,3 +77,11 @@ export async function consumeOrThrow(
     throw rejection;
   }
 }
+
+/**
+ * Forgets every point `key` consumed, and any block on it: a customer's failures after a success
+ * (security.md RL-6 `delete()` on success, RL-8 "reset on success"). A store failure rejects.
+ */
+export async function resetLimit(limiter: Limiter, key: string): Promise<void> {
+  await limiter.delete(key);
+}

@@ -12,14 +12,18 @@ export type ErrorCode =
   | "INSUFFICIENT_FUNDS"
   | "CURRENCY_MISMATCH"
   | "CONVERSATION_BUSY"
+  | "OTP_INVALID"
+  | "OTP_LOCKED"
   | "UNAVAILABLE";
 
 /** Optional facts a caller needs to act on an error. */
 export interface DomainErrorFields {
   /** The request field at fault, for INVALID_ARGUMENT (a proto field path such as "amount.currency"). */
   field?: string;
-  /** How long to wait before retrying, for RATE_LIMITED, SESSION_LIMIT_REACHED and CONVERSATION_BUSY. */
+  /** How long to wait before retrying, for RATE_LIMITED, SESSION_LIMIT_REACHED, CONVERSATION_BUSY and OTP_LOCKED. */
   retryAfterMs?: number;
+  /** Tries left on a step-up challenge before it is dead, for OTP_INVALID (0..5). */
+  attemptsLeft?: number;
   /** The underlying error, kept for the server log; never sent to callers. */
   cause?: unknown;
 }
@@ -32,6 +36,7 @@ export class DomainError extends Error {
   readonly code: ErrorCode;
   readonly field?: string;
   readonly retryAfterMs?: number;
+  readonly attemptsLeft?: number;
 
   constructor(code: ErrorCode, message: string, fields: DomainErrorFields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
@@ -39,6 +44,7 @@ export class DomainError extends Error {
     this.code = code;
     this.field = fields.field;
     this.retryAfterMs = fields.retryAfterMs;
+    this.attemptsLeft = fields.attemptsLeft;
   }
 }
 

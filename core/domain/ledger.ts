@@ -62,10 +62,58 @@ export interface DepositInput {
 }
 
 /**
+ * A customer's saved payee: a name of their choosing for an account at this bank. A customer may
+ * save one of their own accounts too (a savings account, say): it is harmless, and a transfer
+ * between one's own accounts needs no payee anyway.
+ */
+export interface Beneficiary {
+  readonly id: string;
+  readonly customerId: string;
+  /** The customer's name for the payee, 1..70 characters. */
+  readonly name: string;
+  readonly accountId: string;
+  readonly createdAt: number;
+}
+
+/** A request to save a payee; the account must be a customer account of this bank. */
+export interface BeneficiaryInput {
+  readonly customerId: string;
+  /** 1..70 characters. */
+  readonly name: string;
+  readonly accountId: string;
+}
+
+/**
+ * A request to move money between two customer accounts of one currency. The idempotency key is
+ * scoped to the caller (security.md ID-9): the same key from another caller is another transfer.
+ */
+export interface TransferInput {
+  /** The service-token subject of the caller, 1..255 characters. */
+  readonly callerId: string;
+  /** Client-generated, 1..255 characters (ID-2); a UUID is recommended. */
+  readonly idempotencyKey: string;
+  readonly fromAccountId: string;
+  readonly toAccountId: string;
+  /** Positive, in the currency of both accounts. */
+  readonly amount: Money;
+  /** 0..140 characters, customer text: stored with the transfer, never audited. */
+  readonly reference: string;
+  /** When set, the debited account must belong to this customer, else NOT_FOUND (not "not yours"). */
+  readonly customerId?: string;
+}
+
+/** The outcome of createTransfer; `replayed` is true when the key had already posted this transfer. */
+export interface TransferResult {
+  readonly transfer: Transfer;
+  readonly replayed: boolean;
+}
+
+/**
  * LedgerStore is the port for the double-entry ledger. Implementations enforce in the database
  * that customer balances never go negative and that an idempotency key posts at most once.
  * Errors are DomainError: NOT_FOUND, ALREADY_EXISTS, CURRENCY_MISMATCH, IDEMPOTENCY_CONFLICT,
- * INVALID_ARGUMENT (bad cursor), UNAVAILABLE (database down).
+ * INSUFFICIENT_FUNDS, INVALID_ARGUMENT (bad cursor or field), UNAVAILABLE (database down, or
+ * still contended after the bounded retries of a serialization failure).
  */
 export interface LedgerStore {
   createCustomer(input: { displayName: string; phoneNumber: string }): Promise<Customer>;
@@ -84,6 +132,24 @@ export interface LedgerStore {
   deposit(input: DepositInput): Promise<{ transfer: Transfer; account: Account }>;
   /** Postings of an account, newest first; NOT_FOUND for an unknown account. */
   listPostings(accountId: string, page: { limit: number; cursor?: string }): Promise<PostingPage>;
+  /**
+   * Saves a payee for a customer: NOT_FOUND for an unknown customer or account, ALREADY_EXISTS
+   * when the customer already saved that account. Audited as "beneficiary.added".
+   */
+  addBeneficiary(input: BeneficiaryInput): Promise<Beneficiary>;
+  /** A customer's payees, oldest first; NOT_FOUND for an unknown customer. */
+  listBeneficiaries(customerId: string): Promise<readonly Beneficiary[]>;
+  getBeneficiary(beneficiaryId: string): Promise<Beneficiary | undefined>;
+  /**
+   * Posts a transfer exactly once per (caller, key): a repeat with the same fields returns the
+   * first transfer with `replayed` true and posts nothing; other fields are IDEMPOTENCY_CONFLICT;
+   * a concurrent duplicate waits for the first and then replays it. INSUFFICIENT_FUNDS,
+   * CURRENCY_MISMATCH, NOT_FOUND and INVALID_ARGUMENT change nothing and record no key, so a
+   * retry with the same key runs again. A new posting is audited as "transfer.posted".
+   */
+  createTransfer(input: TransferInput): Promise<TransferResult>;
+  /** A transfer or deposit by id. */
+  getTransfer(transferId: string): Promise<Transfer | undefined>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

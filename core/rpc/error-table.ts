@@ -1,6 +1,7 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ChallengeFailureSchema } from "../../gen/teller/v1/errors_pb.js";
 import { DomainError, type ErrorCode } from "../domain/errors.js";
 
 /** The domain of every ErrorInfo Teller sends (google.rpc.ErrorInfo.domain). */
@@ -20,6 +21,15 @@ const STATUS: Record<ErrorCode, Code> = {
   INSUFFICIENT_FUNDS: Code.FailedPrecondition,
   CURRENCY_MISMATCH: Code.FailedPrecondition,
   CONVERSATION_BUSY: Code.Unavailable,
+  // A wrong or expired step-up code. Not UNAUTHENTICATED: google/rpc/code.proto keeps that for the
+  // caller's own credentials (the service token, which is valid here), and a gateway must not take
+  // a customer's typo for a bad token (security.md SU-7). Not FAILED_PRECONDITION: nothing in the
+  // system's state needs fixing, the customer's proof was refused. PERMISSION_DENIED (Connect 403)
+  // with ErrorInfo metadata attempts_left and teller.v1.ChallengeFailure (errors.proto).
+  OTP_INVALID: Code.PermissionDenied,
+  // The customer's step-up is locked after repeated failures (security.md RL-3, RL-8; PSD2 RTS
+  // art. 4(3)(b)): RESOURCE_EXHAUSTED (Connect 429) with RetryInfo, as every spent limit.
+  OTP_LOCKED: Code.ResourceExhausted,
   UNAVAILABLE: Code.Unavailable,
 };
 
@@ -45,7 +55,11 @@ export function toRpcError(err: unknown, requestId: string): { error: ConnectErr
 function fromDomain(err: DomainError): ConnectError {
   const metadata: Record<string, string> = {};
   if (err.retryAfterMs !== undefined) metadata.retry_after_ms = String(Math.ceil(err.retryAfterMs));
+  if (err.attemptsLeft !== undefined) metadata.attempts_left = String(err.attemptsLeft);
   const error = rpcError(STATUS[err.code], err.code, err.message, metadata);
+  if (err.attemptsLeft !== undefined) {
+    error.details.push({ desc: ChallengeFailureSchema, value: { attemptsLeft: err.attemptsLeft } });
+  }
   if (err.retryAfterMs !== undefined) {
     error.details.push({
       desc: RetryInfoSchema,

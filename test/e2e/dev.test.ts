@@ -259,9 +259,19 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
       expect(result.code).to.not.equal(0);
       expect(result.code).to.not.equal(null);
       const lines = result.stderr.split("\n").filter((line) => line.startsWith("teller: config: "));
-      expect(lines, result.stderr).to.have.length(2);
-      expect(lines.filter((line) => line.includes("USER_ID_SALT"))).to.have.length(1);
-      expect(lines.filter((line) => line.includes("JWKS"))).to.have.length(1);
+      expect(lines, result.stderr).to.have.length(5);
+      for (const name of [
+        "USER_ID_SALT",
+        "JWKS",
+        "STEP_UP_OTP_KEY",
+        "STEP_UP_PRIVATE_JWK",
+        "TWILIO_ACCOUNT_SID",
+      ]) {
+        expect(
+          lines.filter((line) => line.includes(name)),
+          name,
+        ).to.have.length(1);
+      }
       expect(existsSync(join(dir, "dev-secrets.json")), "no development secrets in production").to.equal(
         false,
       );

@@ -16,6 +16,8 @@ const PURE_LIB = [
   "lib/duration.ts",
   "lib/canonical-json.ts",
   "lib/sha256.ts",
+  // Pure functions of node:crypto, like ids.ts and sha256.ts: no I/O, no state.
+  "lib/otp-code.ts",
 ];
 
 interface Edge {

@@ -8,6 +8,18 @@ import { createTestKeys } from "../support/core.js";
 
 const STRONG_SALT = "f3b9c1d27e8a4605b1c9d2e7f0a3b4c5d6e7f8091a2b3c4d";
 
+/** The step-up and SMS secrets production also requires (issue 5). */
+async function stepUpEnv(): Promise<Record<string, string>> {
+  const { privateJwk } = await createTestKeys("step-up");
+  return {
+    STEP_UP_OTP_KEY: Buffer.alloc(32, 7).toString("base64"),
+    STEP_UP_PRIVATE_JWK: JSON.stringify(privateJwk),
+    TWILIO_ACCOUNT_SID: `AC${"0f".repeat(16)}`,
+    TWILIO_AUTH_TOKEN: "twilio-token",
+    TWILIO_SMS_FROM: "+15005550006",
+  };
+}
+
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
     loadCoreConfig(env);
@@ -21,15 +33,30 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 describe("loadCoreConfig", () => {
   it("should refuse production without a salt or keys, one problem per line", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
-    expect(problems.some((p) => p.startsWith("USER_ID_SALT"))).to.equal(true);
-    expect(problems.some((p) => p.startsWith("JWKS"))).to.equal(true);
+    for (const name of [
+      "USER_ID_SALT",
+      "JWKS",
+      "STEP_UP_OTP_KEY",
+      "STEP_UP_PRIVATE_JWK",
+      "TWILIO_ACCOUNT_SID",
+    ]) {
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        name,
+      ).to.equal(true);
+    }
   });
 
   it("should refuse a weak salt in production", async () => {
     const { publicJwk } = await createTestKeys();
     const jwks = JSON.stringify({ keys: [publicJwk] });
     for (const salt of ["changeme", "a".repeat(40), "short-but-random-Xy7"]) {
-      const problems = problemsOf({ NODE_ENV: "production", USER_ID_SALT: salt, JWKS: jwks });
+      const problems = problemsOf({
+        NODE_ENV: "production",
+        USER_ID_SALT: salt,
+        JWKS: jwks,
+        ...(await stepUpEnv()),
+      });
       expect(problems, salt).to.have.length(1);
       expect(problems[0]).to.match(/^USER_ID_SALT is too weak/);
     }
@@ -41,7 +68,10 @@ describe("loadCoreConfig", () => {
       NODE_ENV: "production",
       USER_ID_SALT: STRONG_SALT,
       JWKS: JSON.stringify({ keys: [publicJwk] }),
+      ...(await stepUpEnv()),
     });
+    expect(config.stepUp.lockout).to.deep.equal({ points: 5, durationMs: 15 * 60_000 });
+    expect(config.twilio?.apiBaseUrl).to.equal("https://api.twilio.com");
     expect(config).to.include({ corePort: 8080, connectPort: 8081, adminPort: 9090, maxSessions: 10_000 });
     expect(config).to.include({ maxBodyBytes: 1_048_576, maxTextChars: 4096, callTimeoutMs: 10_000 });
     expect(config.sessionTtlMs).to.equal(24 * 3_600_000);
@@ -70,6 +100,7 @@ describe("loadCoreConfig", () => {
       NODE_ENV: "production",
       USER_ID_SALT_FILE: join(dir, "salt"),
       JWKS_FILE: join(dir, "jwks"),
+      ...(await stepUpEnv()),
     };
     expect(loadCoreConfig(env).userIdSalt).to.equal(STRONG_SALT);
     expect(problemsOf({ ...env, USER_ID_SALT: STRONG_SALT })).to.include(
@@ -101,5 +132,25 @@ describe("loadCoreConfig", () => {
     }
     expect(problems.some((p) => p.startsWith("DATABASE_URL"))).to.equal(true);
     expect(problems.join("\n")).not.to.include("hunter2");
+  });
+
+  it("should refuse a short step-up code key and a public step-up key", async () => {
+    const { publicJwk } = await createTestKeys();
+    const problems = problemsOf({
+      STEP_UP_OTP_KEY: Buffer.alloc(31, 1).toString("base64"),
+      STEP_UP_PRIVATE_JWK: JSON.stringify(publicJwk),
+    });
+    expect(problems.some((p) => p.startsWith("STEP_UP_OTP_KEY must be at least 32"))).to.equal(true);
+    expect(problems.some((p) => p.startsWith("STEP_UP_PRIVATE_JWK must be a private JWK"))).to.equal(true);
+  });
+
+  it("should derive stable step-up keys in development", async () => {
+    const { publicJwk } = await createTestKeys();
+    const env = { USER_ID_SALT: STRONG_SALT, JWKS: JSON.stringify({ keys: [publicJwk] }) };
+    const [a, b] = [loadCoreConfig(env).stepUp, loadCoreConfig(env).stepUp];
+    expect(a.otpKey).to.have.length(32);
+    expect(a.privateJwk).to.deep.equal(b.privateJwk);
+    expect(a.publicJwk).to.not.have.property("d");
+    expect(loadCoreConfig(env).twilio).to.equal(undefined);
   });
 });

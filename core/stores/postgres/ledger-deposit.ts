@@ -66,7 +66,11 @@ async function replay(tx: SqlClient, input: DepositInput): Promise<DepositResult
   return { transfer, account: toAccount(await customerAccount(tx, input.accountId)) };
 }
 
-async function credit(tx: SqlClient, accountId: string, amount: bigint): Promise<AccountRow> {
+/**
+ * Adds a signed amount to the balance of an account the caller has locked and returns the row as
+ * it is now, for the entry's balance_after. Shared by deposits and transfers.
+ */
+export async function credit(tx: SqlClient, accountId: string, amount: bigint): Promise<AccountRow> {
   const { rows } = await tx.query<AccountRow>(
     `UPDATE accounts SET balance = balance + $2::int8 WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`,
     [accountId, amount.toString()],
@@ -76,7 +80,8 @@ async function credit(tx: SqlClient, accountId: string, amount: bigint): Promise
   return row;
 }
 
-async function insertEntry(
+/** Appends the entry of one leg of a transfer, with the account's balance after it (LED-3). */
+export async function insertEntry(
   tx: SqlClient,
   deps: DepositDeps,
   transferId: string,
@@ -118,7 +123,7 @@ export async function postDeposit(
     `INSERT INTO transfers (id, kind, idempotency_key, from_account_id, to_account_id, currency, amount,
        reference, created_at)
      VALUES ($1, 'deposit', $2, $3, $4, $5, $6::int8, $7, $8::timestamptz)
-     ON CONFLICT (kind, idempotency_key) DO NOTHING
+     ON CONFLICT (kind, idempotency_key) WHERE kind = 'deposit' DO NOTHING
      RETURNING ${TRANSFER_COLUMNS}`,
     [
       deps.ids("trf_"),

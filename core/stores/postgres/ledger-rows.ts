@@ -1,5 +1,5 @@
 import { invalidArgument } from "../../domain/errors.js";
-import type { Account, Customer, Posting, Transfer } from "../../domain/ledger.js";
+import type { Account, Beneficiary, Customer, Posting, Transfer } from "../../domain/ledger.js";
 
 /**
  * Row shapes and converters of the PostgreSQL ledger. Drivers differ on int8: pg returns a
@@ -19,6 +19,18 @@ export const ACCOUNT_COLUMNS = `id, customer_id, kind, currency, balance, ${epoc
 /** Columns of a transfer row, for SELECT and RETURNING. */
 export const TRANSFER_COLUMNS = `id, from_account_id, to_account_id, currency, amount, reference,
   ${epochMs("created_at")} AS created_ms`;
+
+/** Columns of a beneficiary row, for SELECT and RETURNING. */
+export const BENEFICIARY_COLUMNS = `id, customer_id, name, account_id, ${epochMs("created_at")} AS created_ms`;
+
+/** A row of beneficiaries as selected with BENEFICIARY_COLUMNS. */
+export interface BeneficiaryRow {
+  id: string;
+  customer_id: string;
+  name: string;
+  account_id: string;
+  created_ms: Int8;
+}
 
 /** A row of customers as selected with CUSTOMER_COLUMNS. */
 export interface CustomerRow {
@@ -92,6 +104,17 @@ export function toTransfer(row: TransferRow): Transfer {
     amount: { currency: row.currency, minorUnits: BigInt(row.amount) },
     reference: row.reference,
     status: "posted",
+    createdAt: Number(row.created_ms),
+  };
+}
+
+/** Converts a row to a Beneficiary. */
+export function toBeneficiary(row: BeneficiaryRow): Beneficiary {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    name: row.name,
+    accountId: row.account_id,
     createdAt: Number(row.created_ms),
   };
 }

@@ -5,6 +5,7 @@ import { maskPhone } from "../../../lib/redact.js";
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import type { Account, DepositInput, LedgerStore } from "../../domain/ledger.js";
 import { appendAuditEvent } from "./audit-append.js";
+import { addBeneficiary, findBeneficiary, listBeneficiaries } from "./ledger-beneficiaries.js";
 import { postDeposit } from "./ledger-deposit.js";
 import type { AccountRow, CustomerRow, PostingRow } from "./ledger-rows.js";
 import {
@@ -17,8 +18,10 @@ import {
   toCustomer,
   toPosting,
 } from "./ledger-rows.js";
+import { checkTransfer, findTransfer, postTransfer } from "./ledger-transfer.js";
 import type { SqlClient } from "./sql-client.js";
 import { sqlState } from "./sql-client.js";
+import { transactionWithRetry } from "./sql-retry.js";
 
 /** Collaborators of the PostgreSQL ledger store. */
 export interface PostgresLedgerStoreDeps {
@@ -61,6 +64,7 @@ function pageSize(limit: number): number {
  * Creates the LedgerStore on PostgreSQL (or PGlite, with the same SQL). The database enforces
  * what must never break — no negative customer balance, one transfer per idempotency key,
  * append-only entries — and the store maps SQLSTATEs, never message text, to DomainError codes.
+ * Payees live in ledger-beneficiaries.ts, transfers in ledger-transfer.ts; this file composes.
  */
 export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): LedgerStore {
   const { client, clock, ids } = deps;
@@ -185,6 +189,19 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
         checkDeposit(input);
         return client.transaction((tx) => postDeposit(tx, { clock, ids }, input));
       }),
+
+    addBeneficiary: (input) => guard(() => addBeneficiary(client, { clock, ids }, input)),
+    listBeneficiaries: (customerId) => guard(() => listBeneficiaries(client, customerId)),
+    getBeneficiary: (beneficiaryId) => guard(() => findBeneficiary(client, beneficiaryId)),
+
+    createTransfer: (input) =>
+      guard(() => {
+        checkTransfer(input);
+        // Deadlocks and serialization failures rerun the whole transaction (PG-1); a run that
+        // is still refused after the last attempt answers UNAVAILABLE through guard.
+        return transactionWithRetry(client, (tx) => postTransfer(tx, { clock, ids }, input));
+      }),
+    getTransfer: (transferId) => guard(() => findTransfer(client, transferId)),
 
     listPostings: (accountId, page) =>
       guard(async () => {

@@ -1,5 +1,6 @@
 import { ledgerMigration } from "./migrations/001-ledger.js";
 import { auditMigration } from "./migrations/002-audit.js";
+import { transfersMigration } from "./migrations/003-transfers.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** One schema change: applied once, in version order, recorded in schema_migrations. */
@@ -10,10 +11,11 @@ export interface Migration {
 }
 
 /**
- * The database's migrations in order: the ledger, then the audit trail. They live in modules, not .sql files, because the build
- * copies no assets: the same text then runs from source (tsx) and from dist/.
+ * The database's migrations in order: the ledger, the audit trail, then transfers and payees. They
+ * live in modules, not .sql files, because the build copies no assets: the same text then runs
+ * from source (tsx) and from dist/.
  */
-export const migrations: readonly Migration[] = [ledgerMigration, auditMigration];
+export const migrations: readonly Migration[] = [ledgerMigration, auditMigration, transfersMigration];
 
 /**
  * Applies the migrations not yet recorded, in one transaction, and returns the versions applied.

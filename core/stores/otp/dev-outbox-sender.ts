@@ -1,0 +1,83 @@
+import type { Redis } from "ioredis";
+import type { Clock } from "../../../lib/clock.js";
+import { sha256Hex } from "../../../lib/sha256.js";
+import type { OtpSender } from "../../domain/step-up-ports.js";
+
+/** One text the development outbox kept instead of sending it. */
+export interface DevSms {
+  readonly text: string;
+  /** When it was "sent", ms since the epoch. */
+  readonly sentAtMs: number;
+}
+
+/** Where the outbox keeps texts: the shared Redis (readable by `teller chat`), else this process. */
+export interface DevOutboxStorage {
+  readonly redis?: Redis;
+  /** First part of every key; default "teller". */
+  readonly prefix?: string;
+}
+
+/** Settings of createDevOutboxSender. */
+export interface DevOutboxOptions extends DevOutboxStorage {
+  readonly clock: Clock;
+  /** Texts kept per phone, newest first; default 10. */
+  readonly maxPerPhone?: number;
+  /** How long a phone's texts are kept after the last one, in ms; default 15 minutes. */
+  readonly ttlMs?: number;
+}
+
+/** The development sender, which can also show what it kept. */
+export interface DevOutbox extends OtpSender {
+  /** The texts kept for `phoneNumber`, newest first. */
+  read(phoneNumber: string): Promise<DevSms[]>;
+}
+
+/**
+ * The Redis list of a phone's texts: `<prefix>:dev:sms:<sha256 of the number>`, so no key holds a
+ * raw phone number (STYLE.md §2). A plain hash is enough here: development data only.
+ */
+export function devSmsKey(prefix: string, phoneNumber: string): string {
+  return `${prefix}:dev:sms:${sha256Hex(phoneNumber)}`;
+}
+
+/**
+ * Creates the OtpSender of development (DESIGN.md Identity: "a local outbox in development"): it
+ * keeps the last texts per phone, codes included, where `teller chat` can show them. main.ts
+ * refuses it in production, where a code must only ever reach the customer's phone.
+ */
+export function createDevOutboxSender(options: DevOutboxOptions): DevOutbox {
+  const max = options.maxPerPhone ?? 10;
+  const ttlMs = options.ttlMs ?? 15 * 60_000;
+  const memory = new Map<string, DevSms[]>();
+  const { redis } = options;
+  const prefix = options.prefix ?? "teller";
+  return {
+    send: async (phoneNumber, text) => {
+      const sms: DevSms = { text, sentAtMs: options.clock.now() };
+      if (!redis) {
+        memory.set(phoneNumber, [sms, ...(memory.get(phoneNumber) ?? [])].slice(0, max));
+        return "sms";
+      }
+      const key = devSmsKey(prefix, phoneNumber);
+      await redis
+        .multi()
+        .lpush(key, JSON.stringify(sms))
+        .ltrim(key, 0, max - 1)
+        .pexpire(key, ttlMs)
+        .exec();
+      return "sms";
+    },
+    read: async (phoneNumber) =>
+      redis ? readDevSms({ redis, prefix }, phoneNumber) : [...(memory.get(phoneNumber) ?? [])],
+  };
+}
+
+/**
+ * Reads the texts the development outbox kept in Redis for `phoneNumber`, newest first; for
+ * `teller chat` and tests, which run beside the core rather than inside it.
+ */
+export async function readDevSms(storage: DevOutboxStorage, phoneNumber: string): Promise<DevSms[]> {
+  if (!storage.redis) return [];
+  const items = await storage.redis.lrange(devSmsKey(storage.prefix ?? "teller", phoneNumber), 0, -1);
+  return items.map((item) => JSON.parse(item) as DevSms);
+}
