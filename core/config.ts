@@ -1,6 +1,6 @@
 import type { JSONWebKeySet, JWK } from "jose";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
-import { ConfigError, type Env, readInt, readPort, readVar } from "../lib/env.js";
+import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
 import type { VerificationKeys } from "../lib/service-token.js";
 import {
   readStepUpConfig,
@@ -17,6 +17,8 @@ export interface CoreConfig {
   readonly connectPort: number;
   readonly adminPort: number;
   readonly redisUrl?: string;
+  /** First part of every Redis key (REDIS_KEY_PREFIX, default "teller"). */
+  readonly redisKeyPrefix: string;
   readonly databaseUrl?: string;
   readonly dataDir: string;
   readonly userIdSalt: string;
@@ -59,6 +61,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     connectPort: readPort(env, "CONNECT_PORT", 8081, problems),
     adminPort: readPort(env, "ADMIN_PORT", 9090, problems),
     redisUrl: readUrl(env, "REDIS_URL", ["redis:", "rediss:"], problems),
+    redisKeyPrefix: readKeyPrefix(env, problems),
     databaseUrl: readUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"], problems),
     dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",
     userIdSalt,

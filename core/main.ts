@@ -98,7 +98,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   const perSubject = config.ratePerSubject;
   const limiter = createLimiter({
     redis,
-    keyPrefix: `${deps.keyPrefix ?? "teller"}:rl:message`,
+    keyPrefix: `${deps.keyPrefix ?? deps.config.redisKeyPrefix}:rl:message`,
     points: perSubject.points,
     durationSeconds: Math.ceil(perSubject.durationMs / 1000),
   });
@@ -170,7 +170,7 @@ function createStateStores(
       lock: createMemoryConversationLock({}),
     };
   }
-  const prefix = deps.keyPrefix ?? "teller";
+  const prefix = deps.keyPrefix ?? deps.config.redisKeyPrefix;
   return {
     sessions: createRedisSessionStore({ ...sessionOptions, redis, prefix }),
     messages: createRedisMessageLog({ redis, prefix }),
@@ -190,7 +190,7 @@ function createStepUpService(
   ledger: LedgerStore,
 ): { stepUp: StepUp; devOutbox?: DevOutbox } {
   const { config, clock } = deps;
-  const prefix = deps.keyPrefix ?? "teller";
+  const prefix = deps.keyPrefix ?? deps.config.redisKeyPrefix;
   const lockout = config.stepUp.lockout;
   const windowSeconds = Math.ceil(lockout.durationMs / 1000);
   const limiter = createLimiter({

@@ -1,7 +1,7 @@
 import type { JWK } from "jose";
 import { type DevSecrets, deriveDevSecret } from "../lib/dev-secrets.js";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
-import { ConfigError, type Env, readInt, readPort, readVar } from "../lib/env.js";
+import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
 
 /** The channels this build can serve; GATEWAYS= picks among them. */
 export const KNOWN_GATEWAYS = ["whatsapp"] as const;
@@ -28,6 +28,8 @@ export interface GatewayConfig {
   readonly adminPort: number;
   readonly coreUrl: string;
   readonly redisUrl?: string;
+  /** First part of every Redis key (REDIS_KEY_PREFIX, default "teller"). */
+  readonly redisKeyPrefix: string;
   readonly dataDir: string;
   readonly privateJwk: JWK;
   readonly ratePerIp: Rate;
@@ -69,6 +71,7 @@ export function loadGatewayConfig(env: Env, dev?: DevSecrets): GatewayConfig {
     adminPort: readPort(env, "ADMIN_PORT", 9090, problems),
     coreUrl: readCoreUrl(env, problems),
     redisUrl: readRedisUrl(env, problems),
+    redisKeyPrefix: readKeyPrefix(env, problems),
     dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",
     privateJwk: readPrivateJwk(env, production, dev, problems),
     ratePerIp: readRate(env, "RATE_LIMIT_PER_IP", "100/15m", problems),

@@ -63,7 +63,7 @@ export function createGateways(deps: GatewaysDeps): Gateways {
   const redis = deps.redis ?? (config.redisUrl ? createRedis(config.redisUrl) : undefined);
   if (!redis)
     logger.warn("REDIS_URL is unset: the outbox and limits live in this process and are not durable");
-  const prefix = deps.keyPrefix ?? "teller";
+  const prefix = deps.keyPrefix ?? config.redisKeyPrefix;
   const metrics = deps.metrics ?? createMetrics("gateways", { logger });
   const coreClient = deps.core
     ? undefined

@@ -53,3 +53,15 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/**
+ * Reads REDIS_KEY_PREFIX (default "teller"): the first part of every Redis key, so several
+ * deployments, or test runs, can share one Redis without touching each other's keys.
+ */
+export function readKeyPrefix(env: Env, problems: string[]): string {
+  const prefix = readVar(env, "REDIS_KEY_PREFIX", problems) ?? "teller";
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) {
+    problems.push("REDIS_KEY_PREFIX must be 1..32 letters, digits, '_' or '-'");
+  }
+  return prefix;
+}

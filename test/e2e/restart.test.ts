@@ -21,7 +21,9 @@ import {
 const PHONE_NUMBER_ID = "100000000000001";
 const BALANCE_TEXT = "Your balance is 1,250.00 EUR.";
 /** The outbox of `teller gateways` on the shared Redis: the default key prefix "teller". */
-const OUTBOX = `teller:${hashTag("outbox")}`;
+// A key prefix of this run's own: the processes share the test Redis with other runs and tests.
+const PREFIX = `test-${randomBytes(6).toString("hex")}`;
+const OUTBOX = `${PREFIX}:${hashTag("outbox")}`;
 
 /** A number of its own per test and run, from Ofcom's drama range, so runs on one Redis never meet. */
 function uniquePhone(): string {
@@ -116,12 +118,13 @@ describe("teller gateways restarted with replies pending (separate processes, re
         DATA_DIR: dataDir,
         NODE_ENV: "development",
         REDIS_URL: url,
+        REDIS_KEY_PREFIX: PREFIX,
         CORE_URL: `127.0.0.1:${corePort}`,
         GATEWAY_PORT: "0",
         ADMIN_PORT: "0",
         WHATSAPP_API_BASE_URL: graph.baseUrl,
         WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
-        // The per-IP limit lives on the shared Redis under the default prefix: keep other runs out of it.
+        // The per-IP limit is counted on Redis per client IP; every request here comes from 127.0.0.1.
         RATE_LIMIT_PER_IP: "100000/1m",
         ...extra,
       }),
@@ -210,6 +213,7 @@ describe("teller gateways restarted with replies pending (separate processes, re
         DATA_DIR: dataDir,
         NODE_ENV: "development",
         REDIS_URL: url,
+        REDIS_KEY_PREFIX: PREFIX,
         CORE_PORT: "0",
         CONNECT_PORT: "0",
         ADMIN_PORT: "0",
@@ -234,6 +238,13 @@ describe("teller gateways restarted with replies pending (separate processes, re
     await graph?.close();
     if (redis) {
       await removeOutboxState(redis, sent);
+      // Everything else the processes wrote (sessions, limits, markers) is under this run's prefix.
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${PREFIX}:*`, "COUNT", 500);
+        if (keys.length > 0) await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== "0");
       await redis.quit();
     }
   });

@@ -14,6 +14,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
  */
 const UNSET = [
   "REDIS_URL",
+  "REDIS_KEY_PREFIX",
   "DATABASE_URL",
   "USER_ID_SALT",
   "USER_ID_SALT_FILE",
