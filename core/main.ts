@@ -14,6 +14,7 @@ import type { AuditLog } from "./domain/audit.js";
 import { createConversations } from "./domain/conversation.js";
 import type { ConversationLock, MessageLog } from "./domain/conversation-ports.js";
 import type { LedgerStore } from "./domain/ledger.js";
+import { createPayments, type Payments } from "./domain/payments.js";
 import type { SessionStore } from "./domain/session.js";
 import { createStepUp, type StepUp } from "./domain/step-up.js";
 import type { OtpSender } from "./domain/step-up-ports.js";
@@ -26,6 +27,7 @@ import type { RpcInvoker } from "./rpc/invoker.js";
 import { createInvoker } from "./rpc/pipeline.js";
 import { createSessionRoutes } from "./rpc/session-rpc.js";
 import { createStepUpRoutes } from "./rpc/step-up-rpc.js";
+import { createStepUpCheck } from "./step-up-check.js";
 import { createMemoryChallengeStore } from "./stores/memory/challenge-store.js";
 import { createMemoryConversationLock } from "./stores/memory/conversation-lock.js";
 import { createMemoryMessageLog } from "./stores/memory/message-log.js";
@@ -44,6 +46,7 @@ import { createRedisConversationLock } from "./stores/redis/conversation-lock.js
 import { createRedisMessageLog } from "./stores/redis/message-log.js";
 import { createRedisSessionStore } from "./stores/redis/session-store.js";
 import { createStepUpLimiter } from "./stores/step-up-limiter.js";
+import { createMemoryUsedStepUps, createRedisUsedStepUps } from "./stores/used-step-ups.js";
 
 /** Collaborators of the core; tests pass their own Redis connection, key prefix and SQL client. */
 export interface CoreDeps {
@@ -115,7 +118,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     services: [
       createSessionRoutes({ sessions: state.sessions, userIdSalt: config.userIdSalt }),
       createConversationRoutes({ conversations, maxTextChars: config.maxTextChars }),
-      createBankingRoutes({ ledger }),
+      createBankingRoutes({ ledger, payments: createPaymentsService(deps, redis, ledger) }),
       createCustomerRoutes({ ledger }),
       createAuditRoutes({ audit }),
       createStepUpRoutes({ stepUp }),
@@ -176,6 +179,18 @@ function createStateStores(
     messages: createRedisMessageLog({ redis, prefix }),
     lock: createRedisConversationLock({ redis, prefix }),
   };
+}
+
+/** Builds the money-movement use cases: step-up checked with the core's key, each token used once. */
+function createPaymentsService(deps: CoreDeps, redis: Redis | undefined, ledger: LedgerStore): Payments {
+  const { config, clock } = deps;
+  const prefix = deps.keyPrefix ?? config.redisKeyPrefix;
+  return createPayments({
+    ledger,
+    checkStepUp: createStepUpCheck(config.stepUp.publicJwk, clock),
+    usedStepUps: redis ? createRedisUsedStepUps({ redis, prefix }) : createMemoryUsedStepUps({ clock }),
+    now: () => clock.now(),
+  });
 }
 
 /**

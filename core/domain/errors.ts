@@ -14,6 +14,8 @@ export type ErrorCode =
   | "CONVERSATION_BUSY"
   | "OTP_INVALID"
   | "OTP_LOCKED"
+  | "INSUFFICIENT_USER_AUTHENTICATION"
+  | "STEP_UP_MISMATCH"
   | "UNAVAILABLE";
 
 /** Optional facts a caller needs to act on an error. */

@@ -1,7 +1,8 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { ChallengeFailureSchema } from "../../gen/teller/v1/errors_pb.js";
+import { ChallengeFailureSchema, StepUpRequiredSchema } from "../../gen/teller/v1/errors_pb.js";
+import { STEP_UP_ACR, STEP_UP_MAX_TTL_SECONDS } from "../../lib/step-up-token.js";
 import { DomainError, type ErrorCode } from "../domain/errors.js";
 
 /** The domain of every ErrorInfo Teller sends (google.rpc.ErrorInfo.domain). */
@@ -30,6 +31,12 @@ const STATUS: Record<ErrorCode, Code> = {
   // The customer's step-up is locked after repeated failures (security.md RL-3, RL-8; PSD2 RTS
   // art. 4(3)(b)): RESOURCE_EXHAUSTED (Connect 429) with RetryInfo, as every spent limit.
   OTP_LOCKED: Code.ResourceExhausted,
+  // No valid step-up behind a sensitive operation: UNAUTHENTICATED (Connect 401) naming the acr
+  // and max_age that would do, as RFC 9470 §3 asks (security.md SU-1, SU-2, SU-7, SU-8).
+  INSUFFICIENT_USER_AUTHENTICATION: Code.Unauthenticated,
+  // A valid step-up token for another operation (amount, payee, account) or already used: the
+  // caller is authenticated but this proof does not permit this act (issue 5: PERMISSION_DENIED).
+  STEP_UP_MISMATCH: Code.PermissionDenied,
   UNAVAILABLE: Code.Unavailable,
 };
 
@@ -56,9 +63,17 @@ function fromDomain(err: DomainError): ConnectError {
   const metadata: Record<string, string> = {};
   if (err.retryAfterMs !== undefined) metadata.retry_after_ms = String(Math.ceil(err.retryAfterMs));
   if (err.attemptsLeft !== undefined) metadata.attempts_left = String(err.attemptsLeft);
+  if (err.code === "INSUFFICIENT_USER_AUTHENTICATION") {
+    metadata.acr_values = STEP_UP_ACR;
+    metadata.max_age = String(STEP_UP_MAX_TTL_SECONDS);
+  }
   const error = rpcError(STATUS[err.code], err.code, err.message, metadata);
   if (err.attemptsLeft !== undefined) {
     error.details.push({ desc: ChallengeFailureSchema, value: { attemptsLeft: err.attemptsLeft } });
+  }
+  if (err.code === "INSUFFICIENT_USER_AUTHENTICATION") {
+    const required = { acrValues: [STEP_UP_ACR], maxAgeSeconds: STEP_UP_MAX_TTL_SECONDS };
+    error.details.push({ desc: StepUpRequiredSchema, value: required });
   }
   if (err.retryAfterMs !== undefined) {
     error.details.push({

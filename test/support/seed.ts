@@ -3,7 +3,7 @@ import type { TestCore } from "./core.js";
 import { ok } from "./invoke.js";
 
 /**
- * Creates a customer with one EUR account holding `minorUnits`, through CustomerService as the
+ * Creates a customer with one EUR account holding `minorUnits` (0 for an empty account), through CustomerService as the
  * bank's own systems would (scope banking:admin).
  */
 export async function seedCustomer(t: TestCore, phone: string, minorUnits: bigint, displayName = "Alice") {
@@ -23,11 +23,10 @@ export async function seedCustomer(t: TestCore, phone: string, minorUnits: bigin
     { authorization },
   );
   const amount = { currency: "EUR", minorUnits };
-  await ok(
-    inv,
-    m.deposit,
-    { accountId: account?.accountId, amount, idempotencyKey: "seed-1" },
-    { authorization },
-  );
+  // A zero balance needs no deposit (a deposit must be positive).
+  if (minorUnits > 0n) {
+    const request = { accountId: account?.accountId, amount, idempotencyKey: "seed-1" };
+    await ok(inv, m.deposit, request, { authorization });
+  }
   return { customerId: customer?.customerId as string, accountId: account?.accountId as string };
 }
