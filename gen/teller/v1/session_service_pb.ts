@@ -23,7 +23,7 @@ export const file_teller_v1_session_service: GenFile = /*@__PURE__*/
  */
 export type Session = Message<"teller.v1.Session"> & {
   /**
-   * Opaque id, 22 characters of base64url (128 random bits).
+   * Opaque id: "ses_" and 22 characters of base64url (128 random bits), 26 in all.
    *
    * @generated from field: string session_id = 1;
    */

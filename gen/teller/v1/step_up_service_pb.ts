@@ -153,7 +153,7 @@ export const StartChallengeRequestSchema: GenMessage<StartChallengeRequest> = /*
  */
 export type StartChallengeResponse = Message<"teller.v1.StartChallengeResponse"> & {
   /**
-   * Opaque id, 22 characters of base64url.
+   * Opaque id: "chl_" and 22 characters of base64url (128 random bits), 26 in all.
    *
    * @generated from field: string challenge_id = 1;
    */
@@ -216,7 +216,7 @@ export const VerifyChallengeRequestSchema: GenMessage<VerifyChallengeRequest> = 
  */
 export type VerifyChallengeResponse = Message<"teller.v1.VerifyChallengeResponse"> & {
   /**
-   * A JWT (typ stepup+jwt) valid for at most 5 minutes. Sensitive: never logged.
+   * A JWT (typ teller-stepup+jwt) valid for at most 5 minutes. Sensitive: never logged.
    *
    * @generated from field: string step_up_token = 1;
    */
