@@ -3,44 +3,12 @@ import { DomainError } from "../core/domain/errors.js";
 import type { Account, LedgerStore } from "../core/domain/ledger.js";
 import { createPostgresLedgerStore } from "../core/stores/postgres/ledger-store.js";
 import { migrate, migrations } from "../core/stores/postgres/migrate.js";
-import { createPgliteClient } from "../core/stores/postgres/pglite-client.js";
 import type { SqlClient } from "../core/stores/postgres/sql-client.js";
 import { sqlState } from "../core/stores/postgres/sql-client.js";
 import { createManualClock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import type { Money } from "../lib/money.js";
-import { createTestSchemaClient } from "./support/postgres.js";
-
-interface Backend {
-  readonly name: string;
-  open(): Promise<{ client: SqlClient; dispose(): Promise<void> }>;
-}
-
-const backends: readonly Backend[] = [
-  {
-    name: "PGlite",
-    open: async () => {
-      const client = createPgliteClient();
-      return { client, dispose: () => client.close() };
-    },
-  },
-  {
-    name: "PostgreSQL",
-    open: async () => {
-      const { client, drop } = await createTestSchemaClient();
-      return { client, dispose: drop };
-    },
-  },
-];
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
+import { ledgerBackends as backends, rejection } from "./support/ledger-fixture.js";
 
 async function expectDomainError(promise: Promise<unknown>, code: string): Promise<DomainError> {
   const error = await rejection(promise);
