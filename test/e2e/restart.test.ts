@@ -5,7 +5,7 @@ import { replyKey } from "../../gateways/outbox/queue.js";
 import { deriveDevSecret, ensureDevSecrets } from "../../lib/dev-secrets.js";
 import { createRedis, hashTag, waitForRedis } from "../../lib/redis.js";
 import { type FakeGraph, startFakeGraph } from "../support/fake-graph.js";
-import { sign } from "../support/gateway.js";
+import { sign, whatsAppBody } from "../support/gateway.js";
 import { redisUrl } from "../support/redis.js";
 import {
   Children,
@@ -28,37 +28,6 @@ const OUTBOX = `${PREFIX}:${hashTag("outbox")}`;
 /** A number of its own per test and run, from Ofcom's drama range, so runs on one Redis never meet. */
 function uniquePhone(): string {
   return `+4477009${String(randomInt(0, 100_000)).padStart(5, "0")}`;
-}
-
-/** A WhatsApp Cloud webhook body for one text message (channels.md §1.4), to the dev business number. */
-function textWebhook(from: string, text: string, wamid: string): string {
-  return JSON.stringify({
-    object: "whatsapp_business_account",
-    entry: [
-      {
-        id: "102290129340398",
-        changes: [
-          {
-            field: "messages",
-            value: {
-              messaging_product: "whatsapp",
-              metadata: { display_phone_number: "15550783881", phone_number_id: PHONE_NUMBER_ID },
-              contacts: [{ profile: { name: "Restart" }, wa_id: from.slice(1) }],
-              messages: [
-                {
-                  from: from.slice(1),
-                  id: wamid,
-                  timestamp: String(Math.floor(Date.now() / 1000)),
-                  type: "text",
-                  text: { body: text },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  });
 }
 
 /** The outbox's name for one recipient's queue, as the gateway derives it. */
@@ -139,7 +108,16 @@ describe("teller gateways restarted with replies pending (separate processes, re
   async function askBalance(port: number, phone: string): Promise<number> {
     const wamid = `wamid.${randomBytes(12).toString("hex")}`;
     sent.push({ phone, wamid });
-    const body = textWebhook(phone, "what is my balance?", wamid);
+    const body = whatsAppBody(
+      {
+        from: phone.slice(1),
+        id: wamid,
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        type: "text",
+        text: { body: "what is my balance?" },
+      },
+      PHONE_NUMBER_ID,
+    );
     const response = await fetch(`http://127.0.0.1:${port}/webhooks/whatsapp`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-hub-signature-256": sign(body, appSecret) },

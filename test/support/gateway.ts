@@ -90,14 +90,14 @@ export async function startGatewayRig(coreEnv: Record<string, string> = {}): Pro
 /** A signed WhatsApp webhook for one text message (channels.md §1.4), with its wamid. */
 export function whatsAppText(from: string, text: string, wamid = `wamid.${randomBytes(9).toString("hex")}`) {
   return signed(
-    envelope({ from: from.slice(1), id: wamid, timestamp: "1749416383", type: "text", text: { body: text } }),
+    whatsAppBody({ from: from.slice(1), id: wamid, timestamp: "1749416383", type: "text", text: { body: text } }),
     wamid,
   );
 }
 
 /** A signed WhatsApp webhook carrying `message` as is. */
 export function whatsAppMessage(message: Record<string, unknown>) {
-  return signed(envelope(message), String(message.id));
+  return signed(whatsAppBody(message), String(message.id));
 }
 
 /** A signed body with any `value` of the messages field (statuses, errors, …). */
@@ -123,7 +123,8 @@ export function whatsAppValue(value: Record<string, unknown>) {
   return { body, signature: sign(body), wamid: "" };
 }
 
-function envelope(message: Record<string, unknown>): string {
+/** The body Meta posts for one inbound message, addressed to a business number (channels.md §1.4). */
+export function whatsAppBody(message: Record<string, unknown>, phoneNumberId = PHONE_NUMBER_ID): string {
   return JSON.stringify({
     object: "whatsapp_business_account",
     entry: [
@@ -134,7 +135,7 @@ function envelope(message: Record<string, unknown>): string {
             field: "messages",
             value: {
               messaging_product: "whatsapp",
-              metadata: { display_phone_number: "15550783881", phone_number_id: PHONE_NUMBER_ID },
+              metadata: { display_phone_number: "15550783881", phone_number_id: phoneNumberId },
               contacts: [{ profile: { name: "Test" }, wa_id: String(message.from) }],
               messages: [message],
             },
