@@ -53,6 +53,9 @@ describe("BankingService writes with step-up (real Redis and PostgreSQL)", () =>
       amount: { $typeName: "teller.v1.Money", currency: "EUR", minorUnits },
     },
   });
+  /** A step-up token for Alice paying Bob `minorUnits` from her account. */
+  const transferToken = (minorUnits: bigint) =>
+    stepUp({ customerId: alice.customerId, purpose: Purpose.TRANSFER, binding: transferBinding(minorUnits) });
   const transfer = (key: string, minorUnits: bigint, stepUpToken: string, to = bob.accountId) =>
     call(
       t.core.invoker,
@@ -71,11 +74,7 @@ describe("BankingService writes with step-up (real Redis and PostgreSQL)", () =>
     (await ok(t.core.invoker, b.getBalance, { accountId }, auth)).account?.balance?.minorUnits;
 
   it("should move money once with a step-up bound to the amount and payee, and replay the same key", async () => {
-    const token = await stepUp({
-      customerId: alice.customerId,
-      purpose: Purpose.TRANSFER,
-      binding: transferBinding(2_500n),
-    });
+    const token = await transferToken(2_500n);
     const first = await transfer("k-1", 2_500n, token);
     if (!first.ok) throw first.error;
     const again = await transfer("k-1", 2_500n, token);
@@ -105,24 +104,30 @@ describe("BankingService writes with step-up (real Redis and PostgreSQL)", () =>
   });
 
   it("should refuse a token bound to another amount, payee or account with PERMISSION_DENIED", async () => {
-    const token = await stepUp({
-      customerId: alice.customerId,
-      purpose: Purpose.TRANSFER,
-      binding: transferBinding(2_500n),
-    });
+    const token = await transferToken(2_500n);
     const otherAmount = await transfer("k-3", 2_501n, token);
     expect(otherAmount.ok ? 0 : otherAmount.code).to.equal(Code.PermissionDenied);
     const otherPayee = await transfer("k-4", 2_500n, token, alice.accountId);
     expect(otherPayee.ok ? 0 : otherPayee.code).to.equal(Code.PermissionDenied);
+    // The same amount and payee, debited from another customer's account.
+    const otherAccount = await call(
+      t.core.invoker,
+      b.createTransfer,
+      {
+        idempotencyKey: "k-4b",
+        fromAccountId: bob.accountId,
+        payee: { case: "toAccountId", value: alice.accountId },
+        amount: { currency: "EUR", minorUnits: 2_500n },
+        stepUpToken: token,
+      },
+      auth,
+    );
+    expect(otherAccount.ok ? 0 : otherAccount.code).to.equal(Code.PermissionDenied);
     expect(await balance(alice.accountId)).to.equal(10_000n);
   });
 
   it("should let one token serve one transfer only", async () => {
-    const token = await stepUp({
-      customerId: alice.customerId,
-      purpose: Purpose.TRANSFER,
-      binding: transferBinding(1_000n),
-    });
+    const token = await transferToken(1_000n);
     expect((await transfer("k-5", 1_000n, token)).ok).to.equal(true);
     const second = await transfer("k-6", 1_000n, token);
     expect(second.ok ? 0 : second.code).to.equal(Code.PermissionDenied);
@@ -130,11 +135,7 @@ describe("BankingService writes with step-up (real Redis and PostgreSQL)", () =>
   });
 
   it("should refuse an overdraft with FAILED_PRECONDITION and change nothing", async () => {
-    const token = await stepUp({
-      customerId: alice.customerId,
-      purpose: Purpose.TRANSFER,
-      binding: transferBinding(10_001n),
-    });
+    const token = await transferToken(10_001n);
     const outcome = await transfer("k-7", 10_001n, token);
     expect(outcome.ok ? 0 : outcome.code).to.equal(Code.FailedPrecondition);
     expect(outcome.ok ? "" : outcome.reason).to.equal("INSUFFICIENT_FUNDS");
