@@ -1,14 +1,12 @@
 import { expect } from "chai";
 import { DomainError } from "../core/domain/errors.js";
 import type { Account, LedgerStore } from "../core/domain/ledger.js";
-import { createPostgresLedgerStore } from "../core/stores/postgres/ledger-store.js";
 import { migrate, migrations } from "../core/stores/postgres/migrate.js";
 import type { SqlClient } from "../core/stores/postgres/sql-client.js";
 import { sqlState } from "../core/stores/postgres/sql-client.js";
-import { createManualClock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import type { Money } from "../lib/money.js";
-import { ledgerBackends as backends, rejection } from "./support/ledger-fixture.js";
+import { ledgerBackends as backends, openLedger, rejection } from "./support/ledger-fixture.js";
 
 async function expectDomainError(promise: Promise<unknown>, code: string): Promise<DomainError> {
   const error = await rejection(promise);
@@ -26,9 +24,7 @@ for (const backend of backends) {
     let store: LedgerStore;
 
     beforeEach(async () => {
-      ({ client, dispose } = await backend.open());
-      await migrate(client);
-      store = createPostgresLedgerStore({ client, clock: createManualClock(), ids: newId });
+      ({ client, store, dispose } = await openLedger(backend));
     });
 
     afterEach(async () => {

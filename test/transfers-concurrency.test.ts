@@ -2,16 +2,13 @@ import { expect } from "chai";
 import { DomainError } from "../core/domain/errors.js";
 import type { Account, LedgerStore } from "../core/domain/ledger.js";
 import { createPostgresAuditLog } from "../core/stores/postgres/audit-log.js";
-import { createPostgresLedgerStore } from "../core/stores/postgres/ledger-store.js";
-import { migrate } from "../core/stores/postgres/migrate.js";
 import type { SqlClient } from "../core/stores/postgres/sql-client.js";
 import { transactionWithRetry } from "../core/stores/postgres/sql-retry.js";
-import { createManualClock } from "../lib/clock.js";
-import { newId } from "../lib/ids.js";
 import {
   countRows,
   fundedAccount,
   ledgerBackends,
+  openLedger,
   rejection,
   transferInput,
   unbalancedAccounts,
@@ -35,9 +32,7 @@ for (const backend of ledgerBackends) {
     let store: LedgerStore;
 
     beforeEach(async () => {
-      ({ client, dispose } = await backend.open());
-      await migrate(client);
-      store = createPostgresLedgerStore({ client, clock: createManualClock(), ids: newId });
+      ({ client, store, dispose } = await openLedger(backend));
     });
 
     afterEach(async () => {

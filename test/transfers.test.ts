@@ -13,6 +13,7 @@ import {
   expectDomainError,
   fundedAccount,
   ledgerBackends,
+  openLedger,
   rejection,
   transferInput,
   unbalancedAccounts,
@@ -25,9 +26,7 @@ for (const backend of ledgerBackends) {
     let store: LedgerStore;
 
     beforeEach(async () => {
-      ({ client, dispose } = await backend.open());
-      await migrate(client);
-      store = createPostgresLedgerStore({ client, clock: createManualClock(), ids: newId });
+      ({ client, store, dispose } = await openLedger(backend));
     });
 
     afterEach(async () => {

@@ -90,7 +90,13 @@ export async function startGatewayRig(coreEnv: Record<string, string> = {}): Pro
 /** A signed WhatsApp webhook for one text message (channels.md §1.4), with its wamid. */
 export function whatsAppText(from: string, text: string, wamid = `wamid.${randomBytes(9).toString("hex")}`) {
   return signed(
-    whatsAppBody({ from: from.slice(1), id: wamid, timestamp: "1749416383", type: "text", text: { body: text } }),
+    whatsAppBody({
+      from: from.slice(1),
+      id: wamid,
+      timestamp: "1749416383",
+      type: "text",
+      text: { body: text },
+    }),
     wamid,
   );
 }

@@ -1,8 +1,11 @@
 import { expect } from "chai";
 import { DomainError } from "../../core/domain/errors.js";
 import type { Account, LedgerStore, TransferInput } from "../../core/domain/ledger.js";
+import { createPostgresLedgerStore } from "../../core/stores/postgres/ledger-store.js";
+import { migrate } from "../../core/stores/postgres/migrate.js";
 import { createPgliteClient } from "../../core/stores/postgres/pglite-client.js";
 import type { SqlClient } from "../../core/stores/postgres/sql-client.js";
+import { createManualClock } from "../../lib/clock.js";
 import { newId } from "../../lib/ids.js";
 import type { Money } from "../../lib/money.js";
 import { createTestSchemaClient } from "./postgres.js";
@@ -109,4 +112,17 @@ export async function unbalancedAccounts(client: SqlClient): Promise<string[]> {
     [],
   );
   return rows.map((row) => row.id);
+}
+
+/** A migrated ledger store on one backend, with its client for direct SQL and a way to dispose of both. */
+export async function openLedger(
+  backend: LedgerBackend,
+): Promise<{ client: SqlClient; store: LedgerStore; dispose(): Promise<void> }> {
+  const { client, dispose } = await backend.open();
+  await migrate(client);
+  return {
+    client,
+    store: createPostgresLedgerStore({ client, clock: createManualClock(), ids: newId }),
+    dispose,
+  };
 }
