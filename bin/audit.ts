@@ -1,5 +1,6 @@
 import { openSql } from "../core/main.js";
 import { createPostgresAuditLog } from "../core/stores/postgres/audit-log.js";
+import { systemClock } from "../lib/clock.js";
 import type { Env } from "../lib/env.js";
 import { loadCore, loadOrReport } from "./processes.js";
 
@@ -27,7 +28,7 @@ export async function runAudit(env: Env, args: readonly string[]): Promise<numbe
       console.error("teller audit: this database has no audit trail yet (start `teller core` once)");
       return 1;
     }
-    const result = await createPostgresAuditLog({ client: sql }).verify();
+    const result = await createPostgresAuditLog({ client: sql, clock: systemClock }).verify();
     if (result.ok) {
       console.log(`audit chain ok: ${result.checked} entries`);
       return 0;

@@ -2,6 +2,7 @@ import type { JSONWebKeySet, JWK } from "jose";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
 import type { VerificationKeys } from "../lib/service-token.js";
+import { type DataConfig, readDataConfig } from "./data-config.js";
 import {
   readStepUpConfig,
   readTwilioConfig,
@@ -35,6 +36,8 @@ export interface CoreConfig {
   readonly stepUp: StepUpConfig;
   /** SMS through Twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set; else the dev outbox. */
   readonly twilio?: TwilioConfig;
+  /** Data at rest: ENCRYPTION_KEYS. */
+  readonly data: DataConfig;
 }
 
 /** Secrets that development generates when unset (lib/dev-secrets.ts); absent in production. */
@@ -75,6 +78,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     logLevel: readLogLevel(env, problems),
     stepUp: readStepUpConfig(env, production, userIdSalt, problems),
     twilio: readTwilioConfig(env, production, problems),
+    data: readDataConfig(env, production, userIdSalt, problems),
   };
   if (config.maxTextChars > 4096) problems.push("MAX_TEXT_CHARS must be at most 4096 (channel limits)");
   if (problems.length > 0) throw new ConfigError(problems);

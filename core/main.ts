@@ -94,7 +94,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   const sql = deps.sql ?? openSql(config);
   await migrate(sql);
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
-  const audit = createPostgresAuditLog({ client: sql });
+  const audit = createPostgresAuditLog({ client: sql, clock });
   const metrics = deps.metrics ?? createMetrics("core", { logger });
   const stores = createStateStores(deps, redis);
   const state = { ...stores, sessions: meterSessions(stores.sessions, metrics) };

@@ -8,7 +8,7 @@ import { createPostgresLedgerStore } from "../core/stores/postgres/ledger-store.
 import { migrate } from "../core/stores/postgres/migrate.js";
 import type { SqlClient } from "../core/stores/postgres/sql-client.js";
 import { sqlState } from "../core/stores/postgres/sql-client.js";
-import { createManualClock, type ManualClock } from "../lib/clock.js";
+import { createManualClock, type ManualClock, systemClock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import { ledgerBackends as backends, rejection } from "./support/ledger-fixture.js";
 
@@ -42,7 +42,7 @@ for (const backend of backends) {
       ({ client, dispose } = await backend.open());
       await migrate(client);
       clock = createManualClock();
-      audit = createPostgresAuditLog({ client, batchSize: 7 });
+      audit = createPostgresAuditLog({ client, clock: systemClock, batchSize: 7 });
     });
 
     afterEach(async () => {

@@ -4,6 +4,7 @@ import type { Account, LedgerStore } from "../core/domain/ledger.js";
 import { createPostgresAuditLog } from "../core/stores/postgres/audit-log.js";
 import type { SqlClient } from "../core/stores/postgres/sql-client.js";
 import { transactionWithRetry } from "../core/stores/postgres/sql-retry.js";
+import { systemClock } from "../lib/clock.js";
 import {
   countRows,
   fundedAccount,
@@ -93,7 +94,7 @@ for (const backend of ledgerBackends) {
         [],
       );
       expect(events.rows[0]?.n).to.equal(posted);
-      expect(await createPostgresAuditLog({ client }).verify()).to.include({ ok: true });
+      expect(await createPostgresAuditLog({ client, clock: systemClock }).verify()).to.include({ ok: true });
     });
   });
 }

@@ -5,7 +5,7 @@ import { createPostgresLedgerStore } from "../core/stores/postgres/ledger-store.
 import { debit } from "../core/stores/postgres/ledger-transfer.js";
 import { migrate, migrations } from "../core/stores/postgres/migrate.js";
 import type { SqlClient } from "../core/stores/postgres/sql-client.js";
-import { createManualClock } from "../lib/clock.js";
+import { createManualClock, systemClock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import {
   countRows,
@@ -225,7 +225,7 @@ for (const backend of ledgerBackends) {
     });
 
     it("should audit transfers and payees without their customer text, and the chain should verify", async () => {
-      const audit = createPostgresAuditLog({ client });
+      const audit = createPostgresAuditLog({ client, clock: systemClock });
       const ada = await fundedAccount(store, 1_000n);
       const bob = await fundedAccount(store, 0n);
       const payee = await store.addBeneficiary({

@@ -62,13 +62,18 @@ export interface AuditVerification {
 }
 
 /**
- * AuditLog is the port for reading and verifying the trail. Appending is not part of it: an event
- * is written by the store that makes the change, inside that change's transaction, so a change
- * and its record commit or roll back together.
+ * AuditLog is the port for reading and verifying the trail. An event that records a change is
+ * written by the store that makes the change, inside that change's transaction, so a change and
+ * its record commit or roll back together; `record` is for events with no change to ride on.
  * Errors are DomainError: INVALID_ARGUMENT (bad cursor), UNAVAILABLE (database down).
  */
 export interface AuditLog {
   list(filter: AuditFilter): Promise<AuditPage>;
+  /**
+   * Appends an event that records no database change of its own (a step-up attempt, a refused
+   * transfer, a linked channel, an erasure), in a transaction of its own.
+   */
+  record(event: NewAuditEvent): Promise<AuditEvent>;
   /** Recomputes every hash in seq order and names the first broken entry. */
   verify(): Promise<AuditVerification>;
 }

@@ -1,6 +1,8 @@
+import type { Clock } from "../../../lib/clock.js";
 import type { AuditFilter, AuditLog, StoredAuditEntry } from "../../domain/audit.js";
 import { createChainVerifier } from "../../domain/audit.js";
 import { DomainError, invalidArgument } from "../../domain/errors.js";
+import { appendAuditEvent } from "./audit-append.js";
 import { epochMs } from "./ledger-rows.js";
 import type { SqlClient } from "./sql-client.js";
 
@@ -8,6 +10,8 @@ import type { SqlClient } from "./sql-client.js";
 export interface PostgresAuditLogDeps {
   /** PGlite or pg, migrated; shared with the stores that append, and closed by its owner. */
   readonly client: SqlClient;
+  /** Stamps recorded events. */
+  readonly clock: Clock;
   /** Rows read per query while verifying; 500 when unset. */
   readonly batchSize?: number;
 }
@@ -127,6 +131,8 @@ export function createPostgresAuditLog(deps: PostgresAuditLogDeps): AuditLog {
           ...(more ? { nextCursor: encodeCursor(last.seq) } : {}),
         };
       }),
+
+    record: (event) => guard(() => client.transaction((tx) => appendAuditEvent(tx, deps.clock, event))),
 
     verify: () =>
       guard(async () => {
