@@ -17,6 +17,7 @@ async function stepUpEnv(): Promise<Record<string, string>> {
     TWILIO_ACCOUNT_SID: `AC${"0f".repeat(16)}`,
     TWILIO_AUTH_TOKEN: "twilio-token",
     TWILIO_SMS_FROM: "+15005550006",
+    ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString("base64")}`,
   };
 }
 
@@ -39,6 +40,7 @@ describe("loadCoreConfig", () => {
       "STEP_UP_OTP_KEY",
       "STEP_UP_PRIVATE_JWK",
       "TWILIO_ACCOUNT_SID",
+      "ENCRYPTION_KEYS",
     ]) {
       expect(
         problems.some((p) => p.startsWith(name)),
@@ -76,7 +78,24 @@ describe("loadCoreConfig", () => {
     expect(config).to.include({ maxBodyBytes: 1_048_576, maxTextChars: 4096, callTimeoutMs: 10_000 });
     expect(config.sessionTtlMs).to.equal(24 * 3_600_000);
     expect(config.ratePerSubject).to.deep.equal({ points: 10, durationMs: 60_000 });
+    expect(config.data.encryption.primaryKid).to.equal("k1");
     expect(Object.isFrozen(config)).to.equal(true);
+  });
+
+  it("should refuse a malformed ENCRYPTION_KEYS without echoing the key", () => {
+    const problems = problemsOf({ ENCRYPTION_KEYS: "k1:c2hvcnQ=" }).filter((p) => p.includes("ENCRYPTION"));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^ENCRYPTION_KEYS/);
+    expect(problems[0]).not.to.include("c2hvcnQ");
+  });
+
+  it("should derive a stable development encryption key from the salt", () => {
+    const [a, b] = [
+      loadCoreConfig({ USER_ID_SALT: STRONG_SALT }),
+      loadCoreConfig({ USER_ID_SALT: STRONG_SALT }),
+    ];
+    expect(a.data.encryption.primaryKid).to.equal("dev");
+    expect(a.data.encryption.keys.get("dev")).to.deep.equal(b.data.encryption.keys.get("dev"));
   });
 
   it("should refuse a JWKS holding a private key or a key without an allowed alg", async () => {
