@@ -89,11 +89,10 @@ describe("loadCoreConfig", () => {
     expect(problems[0]).not.to.include("c2hvcnQ");
   });
 
-  it("should derive a stable development encryption key from the salt", () => {
-    const [a, b] = [
-      loadCoreConfig({ USER_ID_SALT: STRONG_SALT }),
-      loadCoreConfig({ USER_ID_SALT: STRONG_SALT }),
-    ];
+  it("should derive a stable development encryption key from the salt", async () => {
+    const { publicJwk } = await createTestKeys();
+    const env = { USER_ID_SALT: STRONG_SALT, JWKS: JSON.stringify({ keys: [publicJwk] }) };
+    const [a, b] = [loadCoreConfig(env), loadCoreConfig(env)];
     expect(a.data.encryption.primaryKid).to.equal("dev");
     expect(a.data.encryption.keys.get("dev")).to.deep.equal(b.data.encryption.keys.get("dev"));
   });
