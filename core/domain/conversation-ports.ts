@@ -51,3 +51,36 @@ export interface ConversationLock {
 export interface RateGate {
   consume(key: string): Promise<void>;
 }
+
+/** One line of a conversation: what the customer sent ("in") or Teller answered ("out"). */
+export interface TranscriptEntry {
+  readonly direction: "in" | "out";
+  /** Plain text, card numbers already masked. */
+  readonly text: string;
+  /** When it was handled, epoch ms. */
+  readonly at: number;
+}
+
+/**
+ * TranscriptStore keeps each subject's transcript sealed at rest (AES-256-GCM under a key id,
+ * issue 5 item 6) and forgets entries older than the configured retention.
+ */
+export interface TranscriptStore {
+  /** Appends entries in order; drops the subject's entries older than the retention. */
+  append(subjectId: string, entries: readonly TranscriptEntry[]): Promise<void>;
+  /** The subject's entries within the retention, oldest first. */
+  list(subjectId: string): Promise<readonly TranscriptEntry[]>;
+  /** Removes everything kept for the subject. */
+  erase(subjectId: string): Promise<void>;
+}
+
+/**
+ * One kind of data kept about a subject that EraseSubject removes (sessions, transcripts, the
+ * message log, channel links, a pending operation). The audit trail is not one: it keeps its
+ * pseudonymous entries (DESIGN.md, Banking).
+ */
+export interface SubjectData {
+  /** For logs and the erasure's audit event, e.g. "sessions". */
+  readonly name: string;
+  erase(subjectId: string): Promise<void>;
+}
