@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
+import { devSmsPath, readDevSmsFile } from "../core/stores/otp/dev-outbox-sender.js";
 import { DEV_GRAPH_PORT } from "../gateways/config.js";
 import { deriveDevSecret, ensureDevSecrets } from "../lib/dev-secrets.js";
 import type { Env } from "../lib/env.js";
@@ -51,6 +52,15 @@ export async function runChat(env: Env, args: ChatArgs): Promise<number> {
     },
   });
   console.log(`Chatting as ${from} through ${gateway}/webhooks/whatsapp. Type a message; Ctrl-D to quit.`);
+  // Codes go by SMS to the registered phone, never into the chat; in development the core writes
+  // them to a file under DATA_DIR instead, and they are shown here as the phone would show them.
+  const smsFile = devSmsPath(env.DATA_DIR ?? "./data");
+  let smsOffset = readDevSmsFile(smsFile, Number.MAX_SAFE_INTEGER).offset;
+  const showSms = () => {
+    const fresh = readDevSmsFile(smsFile, smsOffset);
+    smsOffset = fresh.offset;
+    for (const sms of fresh.lines) console.log(`[SMS to ${sms.to}] ${sms.text}`);
+  };
   const lines = createInterface({ input: process.stdin, terminal: false });
   for await (const line of lines) {
     const text = line.trim();
@@ -65,6 +75,7 @@ export async function runChat(env: Env, args: ChatArgs): Promise<number> {
     }).catch((err: Error) => ({ status: 0, statusText: err.message }));
     if (res.status !== 200)
       console.log(`(the gateway answered ${res.status || res.statusText}; is \`teller dev\` running?)`);
+    showSms();
   }
   graph.close();
   return 0;

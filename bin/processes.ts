@@ -2,6 +2,7 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { type Core, createCore } from "../core/main.js";
 import { type ServingCore, serveCore } from "../core/serve.js";
+import { devSmsPath } from "../core/stores/otp/dev-outbox-sender.js";
 import { type GatewayConfig, loadGatewayConfig } from "../gateways/config.js";
 import { createGateways, type Gateways } from "../gateways/main.js";
 import { type AdminServer, createAdminHandler, listenAdmin } from "../lib/admin-server.js";
@@ -37,7 +38,12 @@ export async function startCore(
   config: CoreConfig,
   logger: Logger,
 ): Promise<Started<{ core: Core; serving: ServingCore }>> {
-  const core = await createCore({ config, clock: systemClock, logger });
+  const core = await createCore({
+    config,
+    clock: systemClock,
+    logger,
+    devSmsFile: config.production ? undefined : devSmsPath(config.dataDir),
+  });
   const serving = await serveCore(core, {
     host: config.host,
     corePort: config.corePort,

@@ -3,12 +3,14 @@ import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
 import type { VerificationKeys } from "../lib/service-token.js";
 import { type DataConfig, readDataConfig } from "./data-config.js";
+import type { TransferRules } from "./domain/transfer-rules.js";
 import {
   readStepUpConfig,
   readTwilioConfig,
   type StepUpConfig,
   type TwilioConfig,
 } from "./step-up-config.js";
+import { readTransferRulesConfig } from "./transfer-rules-config.js";
 
 /** The validated, frozen configuration of the core process (DESIGN.md, Running it). */
 export interface CoreConfig {
@@ -38,6 +40,8 @@ export interface CoreConfig {
   readonly twilio?: TwilioConfig;
   /** Data at rest: ENCRYPTION_KEYS. */
   readonly data: DataConfig;
+  /** Transfer limits and fraud rules (TRANSFER_LIMIT_*, TRANSFER_VELOCITY, PAYEE_COOLING_OFF*, UNUSUAL_AMOUNT_*). */
+  readonly transferRules: TransferRules;
 }
 
 /** Secrets that development generates when unset (lib/dev-secrets.ts); absent in production. */
@@ -79,6 +83,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     stepUp: readStepUpConfig(env, production, userIdSalt, problems),
     twilio: readTwilioConfig(env, production, problems),
     data: readDataConfig(env, production, userIdSalt, problems),
+    transferRules: readTransferRulesConfig(env, problems),
   };
   if (config.maxTextChars > 4096) problems.push("MAX_TEXT_CHARS must be at most 4096 (channel limits)");
   if (problems.length > 0) throw new ConfigError(problems);

@@ -273,7 +273,8 @@ for (const backend of ledgerBackends) {
       const ada = await fundedAccount(store, 0n);
       const input = { accountId: ada.id, amount: eur(70n), reference: "before", idempotencyKey: "old" };
       const before = await store.deposit(input);
-      expect(await migrate(client)).to.deep.equal([3]);
+      // Every later migration runs too; this test is about 3.
+      expect(await migrate(client)).to.deep.equal(migrations.slice(2).map((m) => m.version));
       expect((await store.deposit(input)).transfer).to.deep.equal(before.transfer);
       await expectDomainError(store.deposit({ ...input, amount: eur(71n) }), "IDEMPOTENCY_CONFLICT");
       expect(await balance(ada.id)).to.equal(70n);

@@ -56,8 +56,8 @@ const CONTRACT: Record<string, { scope: string; empty: "ok" | "unimplemented" | 
   "teller.v1.CustomerService/CreateCustomer": { scope: "banking:admin", empty: { field: "display_name" } },
   "teller.v1.CustomerService/OpenAccount": { scope: "banking:admin", empty: { field: "customer_id" } },
   "teller.v1.CustomerService/Deposit": { scope: "banking:admin", empty: { field: "account_id" } },
-  "teller.v1.CustomerService/EnrollTotp": { scope: "banking:admin", empty: "unimplemented" },
-  "teller.v1.CustomerService/EraseSubject": { scope: "banking:admin", empty: "unimplemented" },
+  "teller.v1.CustomerService/EnrollTotp": { scope: "banking:admin", empty: { field: "customer_id" } },
+  "teller.v1.CustomerService/EraseSubject": { scope: "banking:admin", empty: { field: "channel" } },
   "teller.v1.StepUpService/StartChallenge": { scope: "banking:write", empty: { field: "customer_id" } },
   "teller.v1.StepUpService/VerifyChallenge": { scope: "banking:write", empty: { field: "challenge_id" } },
   "teller.v1.AuditService/ListAuditEvents": { scope: "audit", empty: "ok" },
@@ -550,19 +550,9 @@ describe("core on the wire: a grpc-js client and a Connect client get the same a
           c.deposit,
           { accountId: "acc_missing", amount: { currency: "EUR", minorUnits: 1n }, idempotencyKey: "nf" },
         ],
+        [c.enrollTotp, { customerId: "cus_missing" }],
       ] as const) {
         expectError(await same(method as DescMethodUnary, request), Code.NotFound, "NOT_FOUND");
-      }
-    });
-
-    it("should answer UNIMPLEMENTED for the RPCs not built yet on every port", async () => {
-      const pending: [DescMethodUnary, object][] = [
-        [c.enrollTotp, { customerId: "cus_1" }],
-        [c.eraseSubject, { channel: Channel.WHATSAPP, channelUserId: "+447700900123" }],
-      ];
-      for (const [method, request] of pending) {
-        const answer = await same(method, request);
-        expectError(answer, Code.Unimplemented, "NOT_IMPLEMENTED");
       }
     });
   });
@@ -703,7 +693,7 @@ describe("core on the wire: a grpc-js client and a Connect client get the same a
       expectNoLeak(res.text);
     });
 
-    it("should answer 400, 404, 409 and 501 for INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS and UNIMPLEMENTED", async () => {
+    it("should answer 400, 404 and 409 for INVALID_ARGUMENT, NOT_FOUND and ALREADY_EXISTS", async () => {
       const { phoneNumber } = await seedCustomer();
       const cases: [string, object, Code, string][] = [
         ["teller.v1.BankingService/GetBalance", { accountId: "" }, Code.InvalidArgument, "invalid_argument"],
@@ -714,7 +704,6 @@ describe("core on the wire: a grpc-js client and a Connect client get the same a
           Code.AlreadyExists,
           "already_exists",
         ],
-        ["teller.v1.CustomerService/EnrollTotp", {}, Code.Unimplemented, "unimplemented"],
       ];
       for (const [path, body, code, name] of cases) {
         const res = await postJson(path, body, auth);

@@ -32,6 +32,8 @@ export interface MessageLog {
    * the count is forgotten `ttlMs` after the last call.
    */
   nextSequence(subjectId: string, ttlMs: number): Promise<number>;
+  /** Forgets every handling and the position count of the subject (EraseSubject). */
+  erase(subjectId: string): Promise<void>;
 }
 
 /**

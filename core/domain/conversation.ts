@@ -1,8 +1,17 @@
 import { maskCardNumbers } from "../../lib/redact.js";
 import { deriveSubjectId } from "../../lib/subject-id.js";
 import { type Channel, isPhoneChannel } from "./channel.js";
-import type { ConversationLock, MessageLog, RateGate, Reply, StoredHandling } from "./conversation-ports.js";
-import { answer } from "./dialog/engine.js";
+import type {
+  ConversationLock,
+  MessageLog,
+  RateGate,
+  Reply,
+  StoredHandling,
+  TranscriptEntry,
+  TranscriptStore,
+} from "./conversation-ports.js";
+import { respond } from "./dialog/engine.js";
+import { type FlowDeps, readCode } from "./dialog/flow.js";
 import { classify } from "./dialog/intent.js";
 import { CARD_WARNING, reply } from "./dialog/replies.js";
 import type { CustomerProfile, LedgerStore } from "./ledger.js";
@@ -25,13 +34,15 @@ export interface HandledMessage extends StoredHandling {
 }
 
 /** Collaborators of the conversation use case. */
-export interface ConversationDeps {
+export interface ConversationDeps extends Omit<FlowDeps, "ledger"> {
   readonly userIdSalt: string;
   readonly sessions: SessionStore;
   readonly messages: MessageLog;
   readonly lock: ConversationLock;
   readonly rateGate: RateGate;
   readonly ledger: LedgerStore;
+  /** Where transcripts are kept, sealed; none keeps no transcript. */
+  readonly transcripts?: TranscriptStore;
   /** How long a handled message id is remembered (ID-3: at least 24 h). */
   readonly dedupeTtlMs: number;
 }
@@ -74,20 +85,52 @@ async function handleOnce(
   const { session } = await deps.sessions.start(subjectId, message.channel);
   const sequence = await deps.messages.nextSequence(subjectId, deps.dedupeTtlMs);
   const card = message.text === undefined ? undefined : maskCardNumbers(message.text);
-  const customer = await identify(deps, message);
+  const profile = await identify(deps, subjectId, message);
   const replies: Reply[] = card?.masked ? [reply(CARD_WARNING)] : [];
-  replies.push(...(await answer(deps, classify({ ...message, text: card?.text }), customer)));
+  const intent = classify({ ...message, text: card?.text });
+  const turn = { subjectId, channel: message.channel, intent, text: card?.text, profile };
+  replies.push(...(await respond(deps, turn)));
+  await deps.transcripts?.append(subjectId, transcriptOf(deps.now(), message, card?.text, replies));
   return { sessionId: session.id, replies, sequence };
 }
 
 /**
- * A WhatsApp or SMS sender whose number is a customer's registered phone is that customer, for
- * read-only requests only (issue 3); other channels are linked by OTP in a later slice.
+ * Who is writing: the customer this chat was linked to (by customer number and a code), else, on
+ * WhatsApp and SMS, the customer whose registered phone sent it; anyone else is unknown.
+ * Sensitive steps ask for a code to the registered phone whichever way the chat was recognised.
  */
 async function identify(
   deps: ConversationDeps,
+  subjectId: string,
   message: InboundMessage,
 ): Promise<CustomerProfile | undefined> {
+  const linked = await deps.links.find(subjectId);
+  if (linked) {
+    const customer = await deps.ledger.getCustomer(linked);
+    if (customer) return { customer, accounts: await deps.ledger.listAccounts(customer.id) };
+  }
   if (!isPhoneChannel(message.channel)) return undefined;
   return deps.ledger.findProfileByPhone(message.channelUserId);
+}
+
+/**
+ * The transcript lines of one message. A code is kept as "[one-time code]": it is worthless once
+ * used, but a transcript is no place for a credential (security.md LOG-1).
+ */
+function transcriptOf(
+  at: number,
+  message: InboundMessage,
+  text: string | undefined,
+  replies: readonly Reply[],
+): TranscriptEntry[] {
+  const said =
+    text === undefined
+      ? `[tapped ${message.actionPayload ?? ""}]`
+      : readCode(text)
+        ? "[one-time code]"
+        : text;
+  return [
+    { direction: "in", text: said, at },
+    ...replies.map((r) => ({ direction: "out" as const, text: r.text, at })),
+  ];
 }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "OTP_LOCKED"
   | "INSUFFICIENT_USER_AUTHENTICATION"
   | "STEP_UP_MISMATCH"
+  | "TRANSFER_REFUSED"
   | "UNAVAILABLE";
 
 /** Optional facts a caller needs to act on an error. */
@@ -26,6 +27,8 @@ export interface DomainErrorFields {
   retryAfterMs?: number;
   /** Tries left on a step-up challenge before it is dead, for OTP_INVALID (0..5). */
   attemptsLeft?: number;
+  /** The transfer rule that refused, for TRANSFER_REFUSED ("daily_limit", "velocity", …). */
+  rule?: string;
   /** The underlying error, kept for the server log; never sent to callers. */
   cause?: unknown;
 }
@@ -39,6 +42,7 @@ export class DomainError extends Error {
   readonly field?: string;
   readonly retryAfterMs?: number;
   readonly attemptsLeft?: number;
+  readonly rule?: string;
 
   constructor(code: ErrorCode, message: string, fields: DomainErrorFields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
@@ -47,6 +51,7 @@ export class DomainError extends Error {
     this.field = fields.field;
     this.retryAfterMs = fields.retryAfterMs;
     this.attemptsLeft = fields.attemptsLeft;
+    this.rule = fields.rule;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Money } from "../../lib/money.js";
+import type { TransferRules } from "./transfer-rules.js";
 
 /** A bank customer. */
 export interface Customer {
@@ -36,14 +37,20 @@ export interface Posting {
   readonly bookedAt: number;
 }
 
-/** A double-entry movement between two accounts. */
+/**
+ * A double-entry movement between two accounts. A "posted" transfer moved the money; a "held" one
+ * was stopped by a fraud rule for review and moved nothing (no entries), `statusReason` telling the
+ * customer why. Deposits are always posted.
+ */
 export interface Transfer {
   readonly id: string;
   readonly fromAccountId: string;
   readonly toAccountId: string;
   readonly amount: Money;
   readonly reference: string;
-  readonly status: "posted";
+  readonly status: "posted" | "held";
+  /** Why a held transfer was held, a sentence for the customer; absent when posted. */
+  readonly statusReason?: string;
   readonly createdAt: number;
 }
 
@@ -100,9 +107,14 @@ export interface TransferInput {
   readonly reference: string;
   /** When set, the debited account must belong to this customer, else NOT_FOUND (not "not yours"). */
   readonly customerId?: string;
+  /**
+   * The limits and fraud rules to decide this transfer by, under the lock that serialises the
+   * debited customer's transfers; the payments use case passes the configured ones.
+   */
+  readonly rules: TransferRules;
 }
 
-/** The outcome of createTransfer; `replayed` is true when the key had already posted this transfer. */
+/** The outcome of createTransfer; `replayed` is true when the key had already recorded this transfer. */
 export interface TransferResult {
   readonly transfer: Transfer;
   readonly replayed: boolean;
@@ -141,14 +153,18 @@ export interface LedgerStore {
   listBeneficiaries(customerId: string): Promise<readonly Beneficiary[]>;
   getBeneficiary(beneficiaryId: string): Promise<Beneficiary | undefined>;
   /**
-   * Posts a transfer exactly once per (caller, key): a repeat with the same fields returns the
-   * first transfer with `replayed` true and posts nothing; other fields are IDEMPOTENCY_CONFLICT;
-   * a concurrent duplicate waits for the first and then replays it. INSUFFICIENT_FUNDS,
-   * CURRENCY_MISMATCH, NOT_FOUND and INVALID_ARGUMENT change nothing and record no key, so a
-   * retry with the same key runs again. A new posting is audited as "transfer.posted".
+   * Records a transfer exactly once per (caller, key): a repeat with the same fields returns the
+   * first transfer, posted or held, with `replayed` true, and decides nothing again; other fields
+   * are IDEMPOTENCY_CONFLICT; a concurrent duplicate waits for the first and then replays it.
+   * Otherwise the `rules` decide, atomically with the customer's other transfers: a refusal is
+   * TRANSFER_REFUSED (its `rule` set, its message for the customer) audited as
+   * "transfer.refused"; a hold records the transfer as "held" with no entries, audited as
+   * "transfer.held"; else it posts, audited as "transfer.posted". TRANSFER_REFUSED,
+   * INSUFFICIENT_FUNDS, CURRENCY_MISMATCH, NOT_FOUND and INVALID_ARGUMENT move nothing and record
+   * no key, so a retry with the same key runs again.
    */
   createTransfer(input: TransferInput): Promise<TransferResult>;
-  /** A transfer or deposit by id. */
+  /** A transfer (posted or held) or deposit by id. */
   getTransfer(transferId: string): Promise<Transfer | undefined>;
   /** True when the database answers. */
   ping(): Promise<boolean>;

@@ -2,6 +2,7 @@ import type { Money } from "../../lib/money.js";
 import { DomainError } from "./errors.js";
 import type { Beneficiary, LedgerStore, Transfer } from "./ledger.js";
 import { bindingHash, type Payee, type Purpose } from "./step-up-ports.js";
+import type { TransferRules } from "./transfer-rules.js";
 
 /** What a verified step-up token tells the payment use cases. */
 export interface StepUpProof {
@@ -36,6 +37,8 @@ export interface PaymentsDeps {
   readonly checkStepUp: StepUpCheck;
   readonly usedStepUps: UsedStepUps;
   readonly now: () => number;
+  /** The configured transfer limits and fraud rules, which the ledger applies atomically. */
+  readonly rules: TransferRules;
 }
 
 /** A transfer request as the rpc adapter validated it. */
@@ -62,8 +65,9 @@ export interface Payments {
 
 /**
  * Creates the payment use cases. Nothing moves without a step-up token bound to exactly this
- * operation (dynamic linking, security.md P-7), used once; the ledger then posts at most once per
- * caller and idempotency key, and refuses an overdraft in the database.
+ * operation (dynamic linking, security.md P-7), used once; the ledger then decides the transfer
+ * by the limits and fraud rules (post, hold or refuse with TRANSFER_REFUSED), records it at most
+ * once per caller and idempotency key, and refuses an overdraft in the database.
  */
 export function createPayments(deps: PaymentsDeps): Payments {
   const spend = async (proof: StepUpProof, use: string) => {
@@ -98,6 +102,9 @@ export function createPayments(deps: PaymentsDeps): Payments {
         bindingHash: bindingHash("transfer", binding),
       });
       const toAccountId = await payeeAccount(deps.ledger, from.customerId, request.payee);
+      // The token is spent before the rules run, so a refused transfer has used its code: another
+      // attempt (later, or for less) needs a new challenge and code (PSD2 RTS art. 4(1)). Only a
+      // retry of this very caller and key matches the claim, while the token lives (≤ 5 min).
       await spend(proof, `transfer:${request.callerId}:${request.idempotencyKey}`);
       const { transfer } = await deps.ledger.createTransfer({
         callerId: request.callerId,
@@ -107,6 +114,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
         amount: request.amount,
         reference: request.reference,
         customerId: from.customerId,
+        rules: deps.rules,
       });
       return transfer;
     },

@@ -41,6 +41,12 @@ export interface SessionStore {
   get(sessionId: string): Promise<Session | undefined>;
   /** Ends a live session; false when none was live under that id. */
   end(sessionId: string): Promise<boolean>;
+  /**
+   * Removes everything kept about the subject's session (EraseSubject): ends a live session and
+   * drops the subject's record and index, even when the session already expired. A subject with
+   * nothing stored is no error.
+   */
+  eraseSubject(subjectId: string): Promise<void>;
   /** Live count and creations in the last hour and day. */
   stats(): Promise<SessionStats>;
   /** Stops timers; does not close shared connections. */

@@ -21,7 +21,9 @@ export interface BankingRpcDeps {
 
 /**
  * The BankingService routes: reads need `banking:read`; adding a payee and moving money need
- * `banking:write` and a step-up token bound to exactly that operation.
+ * `banking:write` and a step-up token bound to exactly that operation. A transfer the fraud rules
+ * hold answers with status HELD and its reason (GetTransfer too); one the limits refuse fails
+ * FAILED_PRECONDITION with ErrorInfo reason TRANSFER_REFUSED and metadata `rule`.
  */
 export function createBankingRoutes(deps: BankingRpcDeps): ServiceRoutes {
   const m = BankingService.method;
@@ -58,7 +60,7 @@ export function createBankingRoutes(deps: BankingRpcDeps): ServiceRoutes {
       }),
       createTransfer: route(m.createTransfer, "banking:write", async (req, ctx) => {
         const transfer = await deps.payments.createTransfer(validateTransfer(req, ctx.caller.subject));
-        ctx.annotate({ transferId: transfer.id });
+        ctx.annotate({ transferId: transfer.id, transferStatus: transfer.status });
         return { transfer: transferToPb(transfer) };
       }),
       getTransfer: route(m.getTransfer, "banking:read", async (req) => {

@@ -83,7 +83,10 @@ export function postingToPb(p: Posting): MessageInitShape<typeof TransactionSche
   };
 }
 
-/** A transfer as a generated message init. */
+/**
+ * A transfer as a generated message init: posted, or held with the reason the customer reads.
+ * REFUSED never appears here: a refused transfer is not recorded, the call fails TRANSFER_REFUSED.
+ */
 export function transferToPb(t: Transfer): MessageInitShape<typeof TransferSchema> {
   return {
     transferId: t.id,
@@ -91,7 +94,8 @@ export function transferToPb(t: Transfer): MessageInitShape<typeof TransferSchem
     toAccountId: t.toAccountId,
     amount: moneyToPb(t.amount),
     reference: t.reference,
-    status: TransferStatus.POSTED,
+    status: t.status === "held" ? TransferStatus.HELD : TransferStatus.POSTED,
+    statusReason: t.statusReason ?? "",
     createdAt: ts(t.createdAt),
   };
 }

@@ -1,7 +1,9 @@
 import { CustomerService } from "../../gen/teller/v1/customer_service_pb.js";
 import { maskPhone } from "../../lib/redact.js";
+import type { Erasure } from "../domain/erasure.js";
 import type { LedgerStore } from "../domain/ledger.js";
-import { accountToPb, customerToPb, transferToPb } from "./convert.js";
+import type { TotpEnrolment } from "../domain/totp.js";
+import { accountToPb, channelFromPb, customerToPb, transferToPb } from "./convert.js";
 import {
   optionalText,
   requireCurrency,
@@ -16,12 +18,13 @@ import { route, type ServiceRoutes } from "./route.js";
 /** Collaborators of the CustomerService adapter. */
 export interface CustomerRpcDeps {
   readonly ledger: LedgerStore;
+  /** EnrollTotp: a new authenticator secret, sealed at rest, answered once as an otpauth:// URI. */
+  readonly totp: TotpEnrolment;
+  /** EraseSubject: sessions, transcripts, the message log and every other registered part. */
+  readonly erasure: Erasure;
 }
 
-/**
- * The CustomerService routes; scope `banking:admin`. EnrollTotp and EraseSubject answer
- * UNIMPLEMENTED until step-up and transcripts exist.
- */
+/** The CustomerService routes; scope `banking:admin`, for the bank's own systems. */
 export function createCustomerRoutes(deps: CustomerRpcDeps): ServiceRoutes {
   const m = CustomerService.method;
   return {
@@ -48,8 +51,20 @@ export function createCustomerRoutes(deps: CustomerRpcDeps): ServiceRoutes {
         });
         return { transfer: transferToPb(result.transfer), account: accountToPb(result.account) };
       }),
-      enrollTotp: route(m.enrollTotp, "banking:admin"),
-      eraseSubject: route(m.eraseSubject, "banking:admin"),
+      enrollTotp: route(m.enrollTotp, "banking:admin", async (req, ctx) => {
+        const customerId = requireId("customer_id", req.customerId);
+        ctx.annotate({ customerId });
+        // The URI holds the secret (proto: "Sensitive: shown once, never logged"): returned only.
+        const { otpauthUri } = await deps.totp.enroll(customerId);
+        return { otpauthUri };
+      }),
+      eraseSubject: route(m.eraseSubject, "banking:admin", async (req, ctx) => {
+        const channel = channelFromPb("channel", req.channel);
+        const channelUserId = requireText("channel_user_id", req.channelUserId, 128);
+        const erased = await deps.erasure.eraseSubject(channel, channelUserId);
+        ctx.annotate({ subjectId: erased.subjectId, erased: erased.parts });
+        return {};
+      }),
     },
   };
 }

@@ -37,6 +37,9 @@ const STATUS: Record<ErrorCode, Code> = {
   // A valid step-up token for another operation (amount, payee, account) or already used: the
   // caller is authenticated but this proof does not permit this act (issue 5: PERMISSION_DENIED).
   STEP_UP_MISMATCH: Code.PermissionDenied,
+  // A transfer limit or fraud rule refused the transfer (issue 5 item 3): the account's state, not
+  // the request's form, stands in the way, as with INSUFFICIENT_FUNDS. ErrorInfo metadata `rule`.
+  TRANSFER_REFUSED: Code.FailedPrecondition,
   UNAVAILABLE: Code.Unavailable,
 };
 
@@ -63,6 +66,7 @@ function fromDomain(err: DomainError): ConnectError {
   const metadata: Record<string, string> = {};
   if (err.retryAfterMs !== undefined) metadata.retry_after_ms = String(Math.ceil(err.retryAfterMs));
   if (err.attemptsLeft !== undefined) metadata.attempts_left = String(err.attemptsLeft);
+  if (err.rule !== undefined) metadata.rule = err.rule;
   if (err.code === "INSUFFICIENT_USER_AUTHENTICATION") {
     metadata.acr_values = STEP_UP_ACR;
     metadata.max_age = String(STEP_UP_MAX_TTL_SECONDS);

@@ -33,7 +33,8 @@ const DELIVERY: Readonly<Record<DeliveryMethod, DeliveryMethodPb>> = {
 /**
  * The StepUpService routes; scope `banking:write`. Each validates its request as the proto
  * comments state, calls the step-up use case and maps the answer; the code and the token are never
- * annotated onto the log line (proto: "Sensitive: never logged").
+ * annotated onto the log line (proto: "Sensitive: never logged"). An SMS code and an authenticator
+ * (TOTP) code are both 6 digits, so VerifyChallenge reads them alike.
  */
 export function createStepUpRoutes(deps: StepUpRpcDeps): ServiceRoutes {
   const m = StepUpService.method;
@@ -46,7 +47,12 @@ export function createStepUpRoutes(deps: StepUpRpcDeps): ServiceRoutes {
         if (!purpose) throw invalidArgument("purpose", "must be set to a known purpose");
         const binding = readBinding(purpose, req.binding);
         const started = await deps.stepUp.startChallenge(customerId, purpose, binding);
-        ctx.annotate({ customerId, purpose, challengeId: started.challengeId });
+        ctx.annotate({
+          customerId,
+          purpose,
+          challengeId: started.challengeId,
+          method: started.deliveryMethod,
+        });
         return {
           challengeId: started.challengeId,
           deliveryMethod: DELIVERY[started.deliveryMethod],

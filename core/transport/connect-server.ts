@@ -1,8 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { StepUpRequiredSchema } from "../../gen/teller/v1/errors_pb.js";
 import type { Logger } from "../../lib/logger.js";
 import type { CallMeta, RpcInvoker } from "../rpc/invoker.js";
 import { toCallerError } from "./caller-error.js";
@@ -73,9 +74,41 @@ function unaryImpl(method: DescMethodUnary, options: ConnectHandlerOptions) {
     try {
       return await options.invoker.invoke(method, request, callMeta(context));
     } catch (reason) {
-      throw toCallerError(reason, method, options.logger);
+      const error = toCallerError(reason, method, options.logger);
+      // Only the Connect protocol answers in plain HTTP (status 401 here); gRPC and gRPC-Web
+      // carry the same requirement in their status details (security.md SU-8).
+      const challenge = context.protocolName === "connect" ? stepUpChallenge(error) : undefined;
+      if (challenge !== undefined) error.metadata.set("www-authenticate", challenge);
+      throw error;
     }
   };
+}
+
+/**
+ * The RFC 9470 §3 challenge for an error that says step-up is missing or too weak (it carries
+ * teller.v1.StepUpRequired, which the error table attaches only to INSUFFICIENT_USER_AUTHENTICATION),
+ * else undefined: `Bearer error="insufficient_user_authentication", error_description="…",
+ * acr_values="…", max_age="…"` (security.md SU-9), so a plain HTTP client such as curl learns what
+ * would suffice without decoding the error body. connect-node writes a ConnectError's `metadata`
+ * as response headers of a Connect unary error (protocol-connect/handler-factory.js).
+ */
+export function stepUpChallenge(error: ConnectError): string | undefined {
+  if (error.code !== Code.Unauthenticated) return undefined;
+  const [required] = error.findDetails(StepUpRequiredSchema);
+  if (required === undefined) return undefined;
+  const params = [
+    'error="insufficient_user_authentication"',
+    `error_description="${quotable(error.rawMessage)}"`,
+    `acr_values="${quotable(required.acrValues.join(" "))}"`,
+    // A non-negative integer (RFC 9470 §3); uint32 in the contract, so it always is one.
+    `max_age="${required.maxAgeSeconds}"`,
+  ];
+  return `Bearer ${params.join(", ")}`;
+}
+
+/** Keeps only what RFC 6750 §3 allows inside these quoted values: %x20-21 / %x23-5B / %x5D-7E. */
+function quotable(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "");
 }
 
 /** What the invoker learns of a Connect call: headers, deadline, cancellation, response headers. */

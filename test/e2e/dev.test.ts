@@ -259,13 +259,14 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
       expect(result.code).to.not.equal(0);
       expect(result.code).to.not.equal(null);
       const lines = result.stderr.split("\n").filter((line) => line.startsWith("teller: config: "));
-      expect(lines, result.stderr).to.have.length(5);
+      expect(lines, result.stderr).to.have.length(6);
       for (const name of [
         "USER_ID_SALT",
         "JWKS",
         "STEP_UP_OTP_KEY",
         "STEP_UP_PRIVATE_JWK",
         "TWILIO_ACCOUNT_SID",
+        "ENCRYPTION_KEYS",
       ]) {
         expect(
           lines.filter((line) => line.includes(name)),

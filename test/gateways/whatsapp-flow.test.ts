@@ -48,7 +48,7 @@ describe("WhatsApp webhook → core → outbox → Graph API", () => {
     const [reply] = await rig.graph.waitFor(1);
     expect(reply?.to).to.equal(CUSTOMER);
     expect(reply?.text).to.equal("Your balance is 42.00 EUR.");
-    expect(reply?.choices.map((c) => c.id)).to.deep.equal(["BALANCE", "TRANSACTIONS", "HELP"]);
+    expect(reply?.choices.map((c) => c.id)).to.deep.equal(["BALANCE", "TRANSACTIONS", "PAYEES"]);
     expect(reply?.authorization).to.equal("Bearer test-access-token-0123456789");
     expect(reply?.userAgent).to.match(/^Teller\/\d+\.\d+\.\d+/);
   });

@@ -136,13 +136,13 @@ describe("service-token authentication (rpc pipeline)", () => {
     }
   });
 
-  it("should answer UNIMPLEMENTED for a pending RPC only after authentication", async () => {
+  it("should validate an admin RPC's fields only after authentication", async () => {
     const method = CustomerService.method.eraseSubject;
     const anonymous = await call(t.core.invoker, method, {});
     expect(anonymous.ok ? 0 : anonymous.code).to.equal(Code.Unauthenticated);
     const token = await t.token(["banking:admin"]);
     const authed = await call(t.core.invoker, method, {}, { authorization: `Bearer ${token}` });
-    expect(authed.ok ? 0 : authed.code).to.equal(Code.Unimplemented);
+    expect(authed.ok ? 0 : authed.code).to.equal(Code.InvalidArgument);
   });
 
   it("should echo a caller's x-request-id and make one when absent or malformed", async () => {

@@ -11,6 +11,7 @@ import {
   sessionIndexKey,
   sessionRecordKey,
 } from "../../core/stores/redis/session-store.js";
+import { parseKeyring } from "../../lib/aead.js";
 import { createManualClock } from "../../lib/clock.js";
 import { newId } from "../../lib/ids.js";
 import { crc16, expectOneSlot, recording, slotOf } from "../support/cluster-slots.js";
@@ -84,7 +85,12 @@ describe("Redis Cluster hash slots of the stores", () => {
 
   it("should put a conversation's message log entries in its subject's slot", async () => {
     const keySets: string[][] = [];
-    const log = createRedisMessageLog({ redis: recording(test.redis, keySets), prefix: test.prefix });
+    const keyring = parseKeyring(`k1:${Buffer.alloc(32, 1).toString("base64")}`);
+    const log = createRedisMessageLog({
+      redis: recording(test.redis, keySets),
+      prefix: test.prefix,
+      keyring,
+    });
     await log.put(SUBJECT, "wamid.1", { sessionId: "ses_1", replies: [], sequence: 1 }, 1_000);
     await log.nextSequence(SUBJECT, 1_000);
     keySets.forEach(expectOneSlot);

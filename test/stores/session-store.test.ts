@@ -6,6 +6,7 @@ import { createRedisSessionStore } from "../../core/stores/redis/session-store.j
 import { createManualClock, type ManualClock } from "../../lib/clock.js";
 import { newId } from "../../lib/ids.js";
 import { createTestRedis, type TestRedis } from "../support/redis.js";
+import { readPrefix } from "../support/redis-contents.js";
 
 const HOUR_MS = 3_600_000;
 const TTL_MS = 24 * HOUR_MS;
@@ -127,6 +128,30 @@ function sessionStoreBehaviour(make: () => MakeStore) {
     expect(await store.stats()).to.deep.equal({ active: 1, createdLastHour: 0, createdLastDay: 2, max: 50 });
   });
 
+  it("should erase a subject's live session and nothing of another subject", async () => {
+    const store = storeWith();
+    const { session } = await store.start("subject-a", "web");
+    const other = await store.start("subject-b", "web");
+    await store.eraseSubject("subject-a");
+    expect(await store.get(session.id)).to.equal(undefined);
+    expect(await store.end(session.id)).to.equal(false);
+    expect((await store.stats()).active).to.equal(1);
+    expect(await store.get(other.session.id)).to.deep.equal(other.session);
+    const next = await store.start("subject-a", "web");
+    expect(next.created).to.equal(true);
+    expect(next.session.id).to.not.equal(session.id);
+  });
+
+  it("should erase an unknown, expired or already erased subject without error", async () => {
+    const store = storeWith();
+    await store.eraseSubject("subject-unknown");
+    await store.start("subject-a", "web");
+    clock.advance(TTL_MS);
+    await store.eraseSubject("subject-a");
+    await store.eraseSubject("subject-a");
+    expect((await store.start("subject-a", "web")).created).to.equal(true);
+  });
+
   it("should create exactly one session for 50 concurrent starts of one subject", async () => {
     const store = storeWith(10);
     const results = await Promise.all(Array.from({ length: 50 }, () => store.start("subject-a", "whatsapp")));
@@ -162,6 +187,20 @@ describe("createRedisSessionStore", () => {
         maxSessions,
       }),
   );
+
+  it("should leave no key naming or holding an erased subject", async () => {
+    const clock = createManualClock();
+    const options = { clock, ids: newId, ttlMs: TTL_MS, maxSessions: 10, prefix: test.prefix };
+    const store = createRedisSessionStore({ ...options, redis: test.redis });
+    const { session } = await store.start("subject-a", "sms");
+    await store.start("subject-b", "sms");
+    await store.eraseSubject("subject-a");
+    const stored = await readPrefix(test.redis, test.prefix);
+    const mentions = stored.filter((entry) => [entry.key, ...entry.contents].join().includes("subject-a"));
+    expect(mentions).to.deep.equal([]);
+    const live = stored.find((entry) => entry.key.endsWith(":live"));
+    expect(live?.contents).to.not.include(session.id);
+  });
 
   it("should share sessions between two connections", async () => {
     const other = await createTestRedis();

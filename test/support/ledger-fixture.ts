@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import { DomainError } from "../../core/domain/errors.js";
 import type { Account, LedgerStore, TransferInput } from "../../core/domain/ledger.js";
+import type { TransferRules } from "../../core/domain/transfer-rules.js";
 import { createPostgresLedgerStore } from "../../core/stores/postgres/ledger-store.js";
 import { migrate } from "../../core/stores/postgres/migrate.js";
 import { createPgliteClient } from "../../core/stores/postgres/pglite-client.js";
 import type { SqlClient } from "../../core/stores/postgres/sql-client.js";
-import { createManualClock } from "../../lib/clock.js";
+import { DEFAULT_TRANSFER_RULES } from "../../core/transfer-rules-config.js";
+import { createManualClock, type ManualClock } from "../../lib/clock.js";
 import { newId } from "../../lib/ids.js";
 import type { Money } from "../../lib/money.js";
 import { createTestSchemaClient } from "./postgres.js";
@@ -80,7 +82,28 @@ export async function fundedAccount(
   return funded;
 }
 
-/** A transfer request of `minorUnits` EUR from the caller "gateway-web", with a fresh key unless given. */
+/** The default transfer rules with some changed, for a test that needs a limit tighter or looser. */
+export function rulesWith(changes: Partial<TransferRules>): TransferRules {
+  return { ...DEFAULT_TRANSFER_RULES, ...changes };
+}
+
+/**
+ * Opens another account for the owner of `account` and funds it with `minorUnits` when positive,
+ * so a test can spend one customer's money from two accounts.
+ */
+export async function siblingAccount(store: LedgerStore, account: Account, minorUnits: bigint) {
+  const sibling = await store.openAccount(account.customerId, account.currency);
+  if (minorUnits === 0n) return sibling;
+  const amount = { currency: account.currency, minorUnits };
+  const key = `open-${sibling.id}`;
+  return (await store.deposit({ accountId: sibling.id, amount, reference: "opening", idempotencyKey: key }))
+    .account;
+}
+
+/**
+ * A transfer request of `minorUnits` EUR from the caller "gateway-web", with a fresh key unless
+ * given, decided by the default transfer rules (the product's, as .env.example documents them).
+ */
 export function transferInput(
   from: Account,
   to: Account,
@@ -94,6 +117,7 @@ export function transferInput(
     toAccountId: to.id,
     amount: eur(minorUnits),
     reference: "rent March",
+    rules: DEFAULT_TRANSFER_RULES,
     ...overrides,
   };
 }
@@ -114,15 +138,16 @@ export async function unbalancedAccounts(client: SqlClient): Promise<string[]> {
   return rows.map((row) => row.id);
 }
 
-/** A migrated ledger store on one backend, with its client for direct SQL and a way to dispose of both. */
+/**
+ * A migrated ledger store on one backend, with its client for direct SQL, its manual clock (the
+ * store stamps transfers with it, so a test moves the rules' time windows by advancing it) and a
+ * way to dispose of both.
+ */
 export async function openLedger(
   backend: LedgerBackend,
-): Promise<{ client: SqlClient; store: LedgerStore; dispose(): Promise<void> }> {
+): Promise<{ client: SqlClient; store: LedgerStore; clock: ManualClock; dispose(): Promise<void> }> {
   const { client, dispose } = await backend.open();
   await migrate(client);
-  return {
-    client,
-    store: createPostgresLedgerStore({ client, clock: createManualClock(), ids: newId }),
-    dispose,
-  };
+  const clock = createManualClock();
+  return { client, store: createPostgresLedgerStore({ client, clock, ids: newId }), clock, dispose };
 }

@@ -18,6 +18,7 @@ const PURE_LIB = [
   "lib/sha256.ts",
   // Pure functions of node:crypto, like ids.ts and sha256.ts: no I/O, no state.
   "lib/otp-code.ts",
+  "lib/totp.ts",
 ];
 
 interface Edge {

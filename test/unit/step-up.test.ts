@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
+import type { AuditEvent, NewAuditEvent } from "../../core/domain/audit.js";
 import { DomainError } from "../../core/domain/errors.js";
 import { CHALLENGE_TTL_MS, createStepUp, type StepUp } from "../../core/domain/step-up.js";
 import { bindingHash, type StepUpGrant, type TransferBinding } from "../../core/domain/step-up-ports.js";
+import type { TotpAuthenticators } from "../../core/domain/totp.js";
 import { createMemoryChallengeStore } from "../../core/stores/memory/challenge-store.js";
 import { createDevOutboxSender, type DevOutbox } from "../../core/stores/otp/dev-outbox-sender.js";
 import { createStepUpLimiter } from "../../core/stores/step-up-limiter.js";
@@ -18,6 +20,29 @@ const TRANSFER: TransferBinding = {
   amount: { currency: "EUR", minorUnits: 2500n },
 };
 
+/** No customer here has an authenticator app: every challenge goes by SMS. */
+const NO_AUTHENTICATORS: TotpAuthenticators = {
+  find: async () => undefined,
+  acceptStep: async () => false,
+  enroll: async () => undefined,
+};
+
+/** An audit port that keeps what it is given, as the trail would (seq and time stamped). */
+function recordingAudit(events: NewAuditEvent[]) {
+  return {
+    record: async (event: NewAuditEvent): Promise<AuditEvent> => {
+      events.push(event);
+      return {
+        ...event,
+        attributes: event.attributes ?? {},
+        seq: BigInt(events.length),
+        occurredAt: 0,
+        hash: "",
+      };
+    },
+  };
+}
+
 async function failure(promise: Promise<unknown>): Promise<DomainError> {
   const error = await promise.then(
     () => undefined,
@@ -32,11 +57,13 @@ describe("step-up (domain, memory stores)", () => {
   let outbox: DevOutbox;
   let stepUp: StepUp;
   let grants: StepUpGrant[];
+  let events: NewAuditEvent[];
 
   beforeEach(() => {
     clock = createManualClock(Date.now());
     outbox = createDevOutboxSender({ clock });
     grants = [];
+    events = [];
     // Unique prefix per test: memory limiters of one prefix share no state, but keep it explicit.
     const limiter = createLimiter({
       keyPrefix: `test:rl:stepup:${newId()}`,
@@ -48,6 +75,8 @@ describe("step-up (domain, memory stores)", () => {
       challenges: createMemoryChallengeStore({ clock }),
       sender: outbox,
       customers: async (id) => (id === "cus_1" ? { phoneNumber: PHONE } : undefined),
+      totp: NO_AUTHENTICATORS,
+      audit: recordingAudit(events),
       limiter: createStepUpLimiter(limiter),
       mintToken: async (grant) => {
         grants.push(grant);
@@ -75,6 +104,15 @@ describe("step-up (domain, memory stores)", () => {
     expect(granted.token).to.equal("token-1");
     expect(grants[0]).to.include({ customerId: "cus_1", purpose: "transfer", method: "sms" });
     expect(grants[0]?.bindingHash).to.equal(bindingHash("transfer", TRANSFER));
+    expect(events.map((e) => [e.type, e.outcome, e.customerId])).to.deep.equal([
+      ["stepup.challenge_started", "success", "cus_1"],
+      ["stepup.verified", "success", "cus_1"],
+    ]);
+    expect(events[0]?.attributes).to.deep.include({
+      method: "sms",
+      purpose: "transfer",
+      minor_units: "2500",
+    });
   });
 
   it("should give another binding hash for any change of amount, payee or account", () => {
@@ -167,6 +205,8 @@ describe("step-up (domain, memory stores)", () => {
       challenges: store,
       sender: { send: async () => Promise.reject(new DomainError("UNAVAILABLE", "down")) },
       customers: async () => ({ phoneNumber: PHONE }),
+      totp: NO_AUTHENTICATORS,
+      audit: recordingAudit([]),
       limiter: { attempt: async () => undefined, reset: async () => undefined },
       mintToken: async () => ({ token: "t", expiresAtMs: 0 }),
       otpKey: randomBytes(32),

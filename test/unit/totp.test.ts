@@ -104,20 +104,22 @@ describe("verifyTotp", () => {
     expect(verifyTotp(SECRET, codeAt(0), NOW)).to.deep.equal({ ok: true, step: current });
   });
 
-  it("should accept the code of the previous step for network delay", () => {
+  it("should accept the code of the previous step for network delay (T-1)", () => {
     expect(verifyTotp(SECRET, codeAt(-1), NOW)).to.deep.equal({ ok: true, step: current - 1n });
   });
 
-  it("should refuse the code two steps back", () => {
+  it("should accept the code of the next step for a clock running ahead (T+1)", () => {
+    expect(verifyTotp(SECRET, codeAt(1), NOW)).to.deep.equal({ ok: true, step: current + 1n });
+  });
+
+  it("should refuse the codes two steps back and two steps ahead", () => {
     expect(verifyTotp(SECRET, codeAt(-2), NOW)).to.deep.equal({ ok: false });
+    expect(verifyTotp(SECRET, codeAt(2), NOW)).to.deep.equal({ ok: false });
   });
 
-  it("should refuse the code of the next step because a future step is never accepted", () => {
-    expect(verifyTotp(SECRET, codeAt(1), NOW)).to.deep.equal({ ok: false });
-  });
-
-  it("should refuse the previous step when the window is 0", () => {
+  it("should accept only the current step when the window is 0", () => {
     expect(verifyTotp(SECRET, codeAt(-1), NOW, { window: 0 })).to.deep.equal({ ok: false });
+    expect(verifyTotp(SECRET, codeAt(1), NOW, { window: 0 })).to.deep.equal({ ok: false });
     expect(verifyTotp(SECRET, codeAt(0), NOW, { window: 0 }).ok).to.equal(true);
   });
 
@@ -125,21 +127,34 @@ describe("verifyTotp", () => {
     expect(() => verifyTotp(SECRET, codeAt(0), NOW, { window: 2 })).to.throw(RangeError);
   });
 
-  it("should refuse a code a second time once its step is recorded as used", () => {
+  it("should refuse a code a second time once its step is recorded as used, saying it was reused", () => {
     const first = verifyTotp(SECRET, codeAt(0), NOW);
     if (!first.ok) throw new Error("the first use should verify");
     expect(verifyTotp(SECRET, codeAt(0), NOW + 1000, { lastUsedStep: first.step })).to.deep.equal({
       ok: false,
+      reused: true,
     });
   });
 
   it("should refuse an older step after a newer one was used", () => {
-    expect(verifyTotp(SECRET, codeAt(-1), NOW, { lastUsedStep: current })).to.deep.equal({ ok: false });
+    expect(verifyTotp(SECRET, codeAt(-1), NOW, { lastUsedStep: current })).to.deep.equal({
+      ok: false,
+      reused: true,
+    });
+    expect(verifyTotp(SECRET, codeAt(0), NOW, { lastUsedStep: current + 1n })).to.deep.equal({
+      ok: false,
+      reused: true,
+    });
   });
 
   it("should accept the next step after the previous one was used", () => {
     const result = verifyTotp(SECRET, codeAt(0), NOW, { lastUsedStep: current - 1n });
     expect(result).to.deep.equal({ ok: true, step: current });
+  });
+
+  it("should not call a wrong code reused", () => {
+    const wrong = String((Number(codeAt(0)) + 1) % 1_000_000).padStart(6, "0");
+    expect(verifyTotp(SECRET, wrong, NOW, { lastUsedStep: current })).to.deep.equal({ ok: false });
   });
 
   it("should refuse a wrong code", () => {

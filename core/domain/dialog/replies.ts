@@ -1,6 +1,6 @@
 import { formatMoney } from "../../../lib/money.js";
 import type { QuickReply, Reply } from "../conversation-ports.js";
-import type { Account, Posting } from "../ledger.js";
+import type { Account, Beneficiary, Posting } from "../ledger.js";
 import { ACTIONS } from "./intent.js";
 
 /** The limit every channel shares: WhatsApp and Telegram cap a text at 4096 characters. */
@@ -10,7 +10,7 @@ export const MAX_REPLY_CHARS = 4096;
 export const MENU: readonly QuickReply[] = [
   { title: "Balance", payload: ACTIONS.balance },
   { title: "Recent payments", payload: ACTIONS.transactions },
-  { title: "Help", payload: ACTIONS.help },
+  { title: "Payees", payload: ACTIONS.payees },
 ];
 
 /** Builds a reply, cutting the text to the channel limit on a line boundary where it can. */
@@ -23,15 +23,25 @@ export function reply(text: string, quickReplies: readonly QuickReply[] = []): R
 
 /** Same text for every sender the bank does not know: it reveals nothing about any account. */
 export const NOT_A_CUSTOMER =
-  "I can only help customers of the bank with their accounts. To become a customer, open an account " +
-  "in the bank's app or at a branch, then message me from the phone number you registered.";
+  "I can only help customers of the bank with their accounts. If you are a customer, say “link my account” " +
+  "to link this chat with your customer number and a one-time code, or message me from the phone number " +
+  "you registered. To become a customer, open an account in the bank's app or at a branch.";
 
 export const HELP_TEXT =
-  "I can tell you your balance and your recent payments. Try “what is my balance?” or “last 5 payments”. " +
-  "Never send me card numbers, PINs or passwords.";
+  "I can tell you your balance and recent payments, list and add payees, and send money to a saved payee. " +
+  "Try “what is my balance?”, “last 5 payments”, “add payee”, or “send 25 EUR to Alice”. Say “cancel” " +
+  "at any time. Never send me card numbers, PINs, passwords or one-time codes meant for anyone else.";
 
 export const FALLBACK_TEXT =
-  "Sorry, I did not understand that. I can show your balance or your recent payments.";
+  "Sorry, I did not understand that. I can show your balance, recent payments and payees, or send money: " +
+  "try “send 25 EUR to Alice”.";
+
+/** The saved payees, one per line, account ids shortened as on a statement. */
+export function payeesText(payees: readonly Beneficiary[]): string {
+  if (payees.length === 0) return "You have no saved payees yet. Say “add payee” to save one.";
+  const lines = payees.map((p) => `${p.name}: account ••${p.accountId.slice(-4)}`);
+  return `Your payees:\n${lines.join("\n")}`;
+}
 
 export const CARD_WARNING =
   "For your safety, never send card numbers in chat. I have hidden the number you sent and did not store it.";

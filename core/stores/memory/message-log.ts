@@ -7,6 +7,7 @@ export interface MemoryMessageLogDeps {
 }
 
 interface Entry {
+  readonly subjectId: string;
   readonly handling: StoredHandling;
   readonly expiresAt: number;
 }
@@ -14,7 +15,8 @@ interface Entry {
 /**
  * Creates a MessageLog in process memory for a single instance. Entries expire by the injected
  * clock; each put first drops expired entries from the oldest end (a Map keeps insertion order),
- * so memory stays bounded by the traffic of one ttl without a timer.
+ * so memory stays bounded by the traffic of one ttl without a timer. Handlings are kept unsealed:
+ * they never leave the process (the Redis log seals them).
  */
 export function createMemoryMessageLog(deps: MemoryMessageLogDeps): MessageLog {
   const entries = new Map<string, Entry>();
@@ -43,7 +45,7 @@ export function createMemoryMessageLog(deps: MemoryMessageLogDeps): MessageLog {
       const key = keyOf(subjectId, messageKey);
       // Re-insert at the end so insertion order stays close to expiry order.
       entries.delete(key);
-      entries.set(key, { handling: structuredClone(handling), expiresAt: now + ttlMs });
+      entries.set(key, { subjectId, handling: structuredClone(handling), expiresAt: now + ttlMs });
     },
     async nextSequence(subjectId, ttlMs) {
       const now = deps.clock.now();
@@ -57,6 +59,11 @@ export function createMemoryMessageLog(deps: MemoryMessageLogDeps): MessageLog {
         sequences.delete(key);
       }
       return value;
+    },
+    async erase(subjectId) {
+      // A full pass is fine for a rare admin request; memory is the single-instance store.
+      for (const [key, entry] of entries) if (entry.subjectId === subjectId) entries.delete(key);
+      sequences.delete(subjectId);
     },
   };
 }

@@ -73,6 +73,11 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions): Se
       remove(session);
       return true;
     },
+    async eraseSubject(subjectId) {
+      const session = byId.get(bySubject.get(subjectId) ?? "");
+      if (session !== undefined) remove(session);
+      bySubject.delete(subjectId);
+    },
     async stats(): Promise<SessionStats> {
       const now = clock.now();
       sweep(now);

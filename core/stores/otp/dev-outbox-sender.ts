@@ -1,5 +1,8 @@
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Redis } from "ioredis";
 import type { Clock } from "../../../lib/clock.js";
+import { maskPhone } from "../../../lib/redact.js";
 import { sha256Hex } from "../../../lib/sha256.js";
 import type { OtpSender } from "../../domain/step-up-ports.js";
 
@@ -24,6 +27,11 @@ export interface DevOutboxOptions extends DevOutboxStorage {
   readonly maxPerPhone?: number;
   /** How long a phone's texts are kept after the last one, in ms; default 15 minutes. */
   readonly ttlMs?: number;
+  /**
+   * A file that every text is also appended to, one JSON line each, for `teller chat` to show
+   * whichever store the core uses (`teller core` and `teller dev` set DATA_DIR/dev-sms.jsonl).
+   */
+  readonly file?: string;
 }
 
 /** The development sender, which can also show what it kept. */
@@ -54,6 +62,7 @@ export function createDevOutboxSender(options: DevOutboxOptions): DevOutbox {
   return {
     send: async (phoneNumber, text) => {
       const sms: DevSms = { text, sentAtMs: options.clock.now() };
+      if (options.file) appendDevSmsFile(options.file, phoneNumber, sms);
       if (!redis) {
         memory.set(phoneNumber, [sms, ...(memory.get(phoneNumber) ?? [])].slice(0, max));
         return "sms";
@@ -80,4 +89,38 @@ export async function readDevSms(storage: DevOutboxStorage, phoneNumber: string)
   if (!storage.redis) return [];
   const items = await storage.redis.lrange(devSmsKey(storage.prefix ?? "teller", phoneNumber), 0, -1);
   return items.map((item) => JSON.parse(item) as DevSms);
+}
+
+/** The development SMS file under DATA_DIR, shared by the core and `teller chat`. */
+export function devSmsPath(dataDir: string): string {
+  return join(dataDir, "dev-sms.jsonl");
+}
+
+/** One line of the development SMS file: the masked recipient, the text, when. */
+export interface DevSmsLine extends DevSms {
+  readonly to: string;
+}
+
+function appendDevSmsFile(file: string, phoneNumber: string, sms: DevSms): void {
+  const line: DevSmsLine = { to: maskPhone(phoneNumber), ...sms };
+  // Development only (never built in production): the file holds live codes, so owner-only.
+  appendFileSync(file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+}
+
+/**
+ * Reads the development SMS file from byte `offset`; returns the complete lines after it and the
+ * offset to read from next. A missing file is an empty one.
+ */
+export function readDevSmsFile(file: string, offset: number): { lines: DevSmsLine[]; offset: number } {
+  if (!existsSync(file)) return { lines: [], offset: 0 };
+  const content = readFileSync(file);
+  const start = offset <= content.length ? offset : 0;
+  const chunk = content.subarray(start).toString("utf8");
+  const end = chunk.lastIndexOf("\n") + 1;
+  const lines = chunk
+    .slice(0, end)
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as DevSmsLine);
+  return { lines, offset: start + Buffer.byteLength(chunk.slice(0, end)) };
 }

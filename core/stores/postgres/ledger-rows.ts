@@ -16,9 +16,15 @@ export const CUSTOMER_COLUMNS = `id, display_name, phone_number, ${epochMs("crea
 /** Columns of an account row, for SELECT and RETURNING. */
 export const ACCOUNT_COLUMNS = `id, customer_id, kind, currency, balance, ${epochMs("created_at")} AS created_ms`;
 
-/** Columns of a transfer row, for SELECT and RETURNING. */
+/**
+ * Columns of a transfer row, for SELECT and RETURNING, without its status: what deposits read,
+ * since a deposit is always posted (CHECK transfers_status_reason, migration 4).
+ */
 export const TRANSFER_COLUMNS = `id, from_account_id, to_account_id, currency, amount, reference,
   ${epochMs("created_at")} AS created_ms`;
+
+/** Columns of a transfer row with its status: what customer transfers and GetTransfer read. */
+export const TRANSFER_STATUS_COLUMNS = `${TRANSFER_COLUMNS}, status, status_reason`;
 
 /** Columns of a beneficiary row, for SELECT and RETURNING. */
 export const BENEFICIARY_COLUMNS = `id, customer_id, name, account_id, ${epochMs("created_at")} AS created_ms`;
@@ -59,6 +65,9 @@ export interface TransferRow {
   amount: Int8;
   reference: string;
   created_ms: Int8;
+  /** Selected by TRANSFER_STATUS_COLUMNS only; absent means posted. */
+  status?: "posted" | "held";
+  status_reason?: string | null;
 }
 
 /** An entry joined with its transfer, as listPostings selects it. */
@@ -95,15 +104,17 @@ export function toAccount(row: AccountRow): Account {
   };
 }
 
-/** Converts a row to a posted Transfer. */
+/** Converts a row to a Transfer: posted unless the row says held, with the held one's reason. */
 export function toTransfer(row: TransferRow): Transfer {
+  const held = row.status === "held";
   return {
     id: row.id,
     fromAccountId: row.from_account_id,
     toAccountId: row.to_account_id,
     amount: { currency: row.currency, minorUnits: BigInt(row.amount) },
     reference: row.reference,
-    status: "posted",
+    status: held ? "held" : "posted",
+    ...(held ? { statusReason: row.status_reason ?? "" } : {}),
     createdAt: Number(row.created_ms),
   };
 }

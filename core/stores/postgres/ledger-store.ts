@@ -195,11 +195,15 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
     getBeneficiary: (beneficiaryId) => guard(() => findBeneficiary(client, beneficiaryId)),
 
     createTransfer: (input) =>
-      guard(() => {
+      guard(async () => {
         checkTransfer(input);
         // Deadlocks and serialization failures rerun the whole transaction (PG-1); a run that
         // is still refused after the last attempt answers UNAVAILABLE through guard.
-        return transactionWithRetry(client, (tx) => postTransfer(tx, { clock, ids }, input));
+        const outcome = await transactionWithRetry(client, (tx) => postTransfer(tx, { clock, ids }, input));
+        if (!("refused" in outcome)) return outcome;
+        // Thrown after the commit that put the refusal on the audit trail, and nothing else.
+        const { rule, reason } = outcome.refused;
+        throw new DomainError("TRANSFER_REFUSED", reason, { rule });
       }),
     getTransfer: (transferId) => guard(() => findTransfer(client, transferId)),
 

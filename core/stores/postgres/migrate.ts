@@ -1,6 +1,9 @@
 import { ledgerMigration } from "./migrations/001-ledger.js";
 import { auditMigration } from "./migrations/002-audit.js";
 import { transfersMigration } from "./migrations/003-transfers.js";
+import { transferRulesMigration } from "./migrations/004-transfer-rules.js";
+import { totpMigration } from "./migrations/005-totp.js";
+import { channelLinksMigration } from "./migrations/006-channel-links.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** One schema change: applied once, in version order, recorded in schema_migrations. */
@@ -15,7 +18,14 @@ export interface Migration {
  * live in modules, not .sql files, because the build copies no assets: the same text then runs
  * from source (tsx) and from dist/.
  */
-export const migrations: readonly Migration[] = [ledgerMigration, auditMigration, transfersMigration];
+export const migrations: readonly Migration[] = [
+  ledgerMigration,
+  auditMigration,
+  transfersMigration,
+  transferRulesMigration,
+  totpMigration,
+  channelLinksMigration,
+];
 
 /**
  * Applies the migrations not yet recorded, in one transaction, and returns the versions applied.

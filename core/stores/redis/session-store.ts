@@ -142,6 +142,21 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       await redis.zrem(counters[0], sessionId);
       return found.live && deleted === 1;
     },
+    async eraseSubject(subjectId) {
+      const record = sessionRecordKey(prefix, subjectId);
+      // The record goes first: once it is gone the session is dead even if the rest fails. A
+      // concurrent StartSession may replace it between the read and the delete; then erase that one.
+      for (let i = 0; i < START_ATTEMPTS; i++) {
+        const raw = await redis.get(record);
+        if (raw === null) return;
+        const { id } = JSON.parse(raw) as Session;
+        if ((await deleteIfEqual(redis, [record], [raw])) !== 1) continue;
+        await redis.del(sessionIndexKey(prefix, id));
+        await redis.zrem(counters[0], id);
+        return;
+      }
+      throw new DomainError("UNAVAILABLE", "Could not erase the session; please try again.");
+    },
     async stats(): Promise<SessionStats> {
       const now = clock.now();
       const [active, createdLastHour, createdLastDay] = (await countSessions(redis, counters, [

@@ -215,7 +215,6 @@ export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse
 
 /**
  * AuditService reads and verifies the hash-chained audit trail. Scope: `audit`.
- * UNIMPLEMENTED until the audit trail lands.
  *
  * @generated from service teller.v1.AuditService
  */

@@ -685,7 +685,7 @@ export const BankingService: GenService<{
     output: typeof ListTransactionsResponseSchema;
   },
   /**
-   * ListBeneficiaries lists a customer's saved payees. UNIMPLEMENTED until money movement lands.
+   * ListBeneficiaries lists a customer's saved payees.
    *
    * @generated from rpc teller.v1.BankingService.ListBeneficiaries
    */
@@ -695,7 +695,7 @@ export const BankingService: GenService<{
     output: typeof ListBeneficiariesResponseSchema;
   },
   /**
-   * AddBeneficiary saves a payee; needs a step-up token. UNIMPLEMENTED until money movement lands.
+   * AddBeneficiary saves a payee; needs a step-up token.
    *
    * @generated from rpc teller.v1.BankingService.AddBeneficiary
    */
@@ -706,7 +706,7 @@ export const BankingService: GenService<{
   },
   /**
    * CreateTransfer moves money exactly once per idempotency key; needs a step-up token bound to the
-   * amount and payee. UNIMPLEMENTED until money movement lands.
+   * amount and payee.
    *
    * @generated from rpc teller.v1.BankingService.CreateTransfer
    */
@@ -716,7 +716,7 @@ export const BankingService: GenService<{
     output: typeof CreateTransferResponseSchema;
   },
   /**
-   * GetTransfer returns one transfer. UNIMPLEMENTED until money movement lands.
+   * GetTransfer returns one transfer.
    *
    * @generated from rpc teller.v1.BankingService.GetTransfer
    */

@@ -352,7 +352,8 @@ export const CustomerService: GenService<{
     output: typeof DepositResponseSchema;
   },
   /**
-   * EnrollTotp returns an otpauth:// URI for an authenticator app. UNIMPLEMENTED until step-up lands.
+   * EnrollTotp enrols a new authenticator (replacing any earlier one) and returns its otpauth:// URI;
+   * from then on the customer's step-up challenges use TOTP instead of SMS.
    *
    * @generated from rpc teller.v1.CustomerService.EnrollTotp
    */
@@ -362,8 +363,8 @@ export const CustomerService: GenService<{
     output: typeof EnrollTotpResponseSchema;
   },
   /**
-   * EraseSubject erases the sessions, transcripts and links of a channel identity (GDPR art. 17).
-   * UNIMPLEMENTED until transcripts and links land.
+   * EraseSubject erases the sessions, transcripts, message log, pending operation and link of a
+   * channel identity (GDPR art. 17); the audit trail keeps its pseudonymous entries. Idempotent.
    *
    * @generated from rpc teller.v1.CustomerService.EraseSubject
    */

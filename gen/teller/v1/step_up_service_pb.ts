@@ -321,7 +321,7 @@ export const DeliveryMethodSchema: GenEnum<DeliveryMethod> = /*@__PURE__*/
 
 /**
  * StepUpService issues one-time-code challenges and mints short-lived step-up tokens.
- * Scope: `banking:write`. UNIMPLEMENTED until money movement lands.
+ * Scope: `banking:write`.
  *
  * @generated from service teller.v1.StepUpService
  */
