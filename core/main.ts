@@ -8,20 +8,15 @@ import { type CoreMetrics, createMetrics } from "../lib/metrics.js";
 import { createLimiter, type Limiter, resetLimit } from "../lib/rate-limit.js";
 import { createRedis } from "../lib/redis.js";
 import { createServiceTokenVerifier } from "../lib/service-token.js";
-import { mintStepUpToken, STEP_UP_ACR, STEP_UP_MAX_TTL_SECONDS } from "../lib/step-up-token.js";
 import { newTotpSecret } from "../lib/totp.js";
 import type { CoreConfig } from "./config.js";
 import { createDialogStores, type DialogStores } from "./dialog-stores.js";
 import type { AuditLog } from "./domain/audit.js";
 import { createConversations } from "./domain/conversation.js";
-import type { ConversationLock, MessageLog, TranscriptStore } from "./domain/conversation-ports.js";
+import type { TranscriptStore } from "./domain/conversation-ports.js";
 import { createErasure, type Erasure } from "./domain/erasure.js";
 import type { LedgerStore } from "./domain/ledger.js";
-import { createPayments, type Payments } from "./domain/payments.js";
-import type { SessionStore } from "./domain/session.js";
-import { createStepUp, type StepUp } from "./domain/step-up.js";
-import type { OtpSender } from "./domain/step-up-ports.js";
-import { createTotpEnrolment, type TotpAuthenticators } from "./domain/totp.js";
+import { createTotpEnrolment } from "./domain/totp.js";
 import { meterRateGate, meterSessions } from "./metered.js";
 import { createAuditRoutes } from "./rpc/audit-rpc.js";
 import { createBankingRoutes } from "./rpc/banking-rpc.js";
@@ -31,14 +26,9 @@ import type { RpcInvoker } from "./rpc/invoker.js";
 import { createInvoker } from "./rpc/pipeline.js";
 import { createSessionRoutes } from "./rpc/session-rpc.js";
 import { createStepUpRoutes } from "./rpc/step-up-rpc.js";
-import { createStepUpCheck } from "./step-up-check.js";
-import { createMemoryChallengeStore } from "./stores/memory/challenge-store.js";
-import { createMemoryConversationLock } from "./stores/memory/conversation-lock.js";
-import { createMemoryMessageLog } from "./stores/memory/message-log.js";
-import { createMemorySessionStore } from "./stores/memory/session-store.js";
-import { createMemoryTranscriptStore } from "./stores/memory/transcript-store.js";
-import { createDevOutboxSender, type DevOutbox } from "./stores/otp/dev-outbox-sender.js";
-import { createTwilioSender } from "./stores/otp/twilio-sender.js";
+import { createStateStores, type StateStores } from "./state-stores.js";
+import { createPaymentsService, createStepUpService } from "./step-up-service.js";
+import type { DevOutbox } from "./stores/otp/dev-outbox-sender.js";
 import { createPostgresAuditLog } from "./stores/postgres/audit-log.js";
 import { createPostgresLedgerStore } from "./stores/postgres/ledger-store.js";
 import { migrate } from "./stores/postgres/migrate.js";
@@ -47,13 +37,6 @@ import { createPgliteClient } from "./stores/postgres/pglite-client.js";
 import type { SqlClient } from "./stores/postgres/sql-client.js";
 import { createPostgresTotpStore } from "./stores/postgres/totp-store.js";
 import { createRateGate } from "./stores/rate-gate.js";
-import { createRedisChallengeStore } from "./stores/redis/challenge-store.js";
-import { createRedisConversationLock } from "./stores/redis/conversation-lock.js";
-import { createRedisMessageLog } from "./stores/redis/message-log.js";
-import { createRedisSessionStore } from "./stores/redis/session-store.js";
-import { createRedisTranscriptStore } from "./stores/redis/transcript-store.js";
-import { createStepUpLimiter } from "./stores/step-up-limiter.js";
-import { createMemoryUsedStepUps, createRedisUsedStepUps } from "./stores/used-step-ups.js";
 
 /** Collaborators of the core; tests pass their own Redis connection, key prefix and SQL client. */
 export interface CoreDeps {
@@ -107,26 +90,27 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
   const audit = createPostgresAuditLog({ client: sql, clock });
   const metrics = deps.metrics ?? createMetrics("core", { logger });
-  const stores = createStateStores(deps, redis);
+  const prefix = deps.keyPrefix ?? config.redisKeyPrefix;
+  const stores = createStateStores({ config, clock, logger, redis, prefix });
   const state = { ...stores, sessions: meterSessions(stores.sessions, metrics) };
   const perSubject = config.ratePerSubject;
   const limiter = createLimiter({
     redis,
-    keyPrefix: `${deps.keyPrefix ?? deps.config.redisKeyPrefix}:rl:message`,
+    keyPrefix: `${prefix}:rl:message`,
     points: perSubject.points,
     durationSeconds: Math.ceil(perSubject.durationMs / 1000),
   });
   const rateGate = meterRateGate(createRateGate(limiter), metrics, "subject");
   const totp = createPostgresTotpStore({ client: sql, clock, keyring: config.data.encryption });
-  const { stepUp, devOutbox } = createStepUpService(deps, redis, ledger, { audit, totp });
-  const payments = createPaymentsService(deps, redis, ledger);
-  const dialog = createDialogStores({
-    config,
-    clock,
-    redis,
-    prefix: deps.keyPrefix ?? config.redisKeyPrefix,
-    sql,
+  const moneyParts = { config, clock, redis, prefix, ledger };
+  const { stepUp, devOutbox } = createStepUpService({
+    ...moneyParts,
+    audit,
+    totp,
+    devSmsFile: deps.devSmsFile,
   });
+  const payments = createPaymentsService(moneyParts);
+  const dialog = createDialogStores({ config, clock, redis, prefix, sql });
   const conversations = createConversations({
     userIdSalt: config.userIdSalt,
     ...state,
@@ -194,36 +178,6 @@ export function openSql(config: Pick<CoreConfig, "databaseUrl" | "dataDir">): Sq
   return createPgliteClient({ dataDir: join(config.dataDir, "pglite") });
 }
 
-/** The per-subject state of conversations, in Redis when configured, else in this process. */
-interface StateStores {
-  sessions: SessionStore;
-  messages: MessageLog;
-  lock: ConversationLock;
-  transcripts: TranscriptStore;
-}
-
-function createStateStores(deps: CoreDeps, redis: Redis | undefined): StateStores {
-  const { clock, config, logger } = deps;
-  const sessionOptions = { clock, ids: newId, ttlMs: config.sessionTtlMs, maxSessions: config.maxSessions };
-  const keyring = config.data.encryption;
-  const transcriptOptions = { keyring, clock, retentionMs: config.data.transcriptRetentionMs, logger };
-  if (!redis) {
-    return {
-      sessions: createMemorySessionStore(sessionOptions),
-      messages: createMemoryMessageLog({ clock }),
-      lock: createMemoryConversationLock({}),
-      transcripts: createMemoryTranscriptStore(transcriptOptions),
-    };
-  }
-  const prefix = deps.keyPrefix ?? deps.config.redisKeyPrefix;
-  return {
-    sessions: createRedisSessionStore({ ...sessionOptions, redis, prefix }),
-    messages: createRedisMessageLog({ redis, prefix, keyring }),
-    lock: createRedisConversationLock({ redis, prefix }),
-    transcripts: createRedisTranscriptStore({ ...transcriptOptions, redis, prefix }),
-  };
-}
-
 /**
  * Builds EraseSubject over every part of a subject's data this core keeps (DESIGN.md, Banking).
  * A new store of subject data (channel links, pending operations) adds its part here.
@@ -250,75 +204,4 @@ function createErasureService(
       { name: "channel-link", erase: async (subjectId) => void (await dialog.links.unlink(subjectId)) },
     ],
   });
-}
-
-/** Builds the money-movement use cases: step-up checked with the core's key, each token used once. */
-function createPaymentsService(deps: CoreDeps, redis: Redis | undefined, ledger: LedgerStore): Payments {
-  const { config, clock } = deps;
-  const prefix = deps.keyPrefix ?? config.redisKeyPrefix;
-  return createPayments({
-    ledger,
-    checkStepUp: createStepUpCheck(config.stepUp.publicJwk, clock),
-    usedStepUps: redis ? createRedisUsedStepUps({ redis, prefix }) : createMemoryUsedStepUps({ clock }),
-    now: () => clock.now(),
-    rules: config.transferRules,
-  });
-}
-
-/**
- * Builds the step-up use cases: challenges in Redis (or memory), the per-customer lockout
- * (`teller:rl:stepup`, blocked for the window once spent: security.md RL-8), tokens signed with
- * the core's own step-up key, and codes sent through Twilio when configured, else into the
- * development outbox, which production refuses. Customers with an authenticator app get TOTP
- * challenges instead, and every step is appended to the audit trail.
- */
-function createStepUpService(
-  deps: CoreDeps,
-  redis: Redis | undefined,
-  ledger: LedgerStore,
-  trail: { audit: AuditLog; totp: TotpAuthenticators },
-): { stepUp: StepUp; devOutbox?: DevOutbox } {
-  const { config, clock } = deps;
-  const prefix = deps.keyPrefix ?? deps.config.redisKeyPrefix;
-  const lockout = config.stepUp.lockout;
-  const windowSeconds = Math.ceil(lockout.durationMs / 1000);
-  const limiter = createLimiter({
-    redis,
-    keyPrefix: `${prefix}:rl:stepup`,
-    points: lockout.points,
-    durationSeconds: windowSeconds,
-    blockDurationSeconds: windowSeconds,
-  });
-  const devOutbox = config.twilio
-    ? undefined
-    : createDevOutboxSender({ redis, prefix, clock, file: deps.devSmsFile });
-  if (devOutbox && config.production) throw new Error("the development SMS outbox is refused in production");
-  const sender: OtpSender = config.twilio ? createTwilioSender(config.twilio) : (devOutbox as DevOutbox);
-  const stepUp = createStepUp({
-    challenges: redis ? createRedisChallengeStore({ redis, prefix }) : createMemoryChallengeStore({ clock }),
-    sender,
-    customers: (customerId) => ledger.getCustomer(customerId),
-    totp: trail.totp,
-    audit: trail.audit,
-    limiter: createStepUpLimiter(limiter),
-    otpKey: config.stepUp.otpKey,
-    clock,
-    ids: newId,
-    mintToken: async (grant) => {
-      const token = await mintStepUpToken({
-        privateJwk: config.stepUp.privateJwk,
-        customerId: grant.customerId,
-        purpose: grant.purpose,
-        bindingHash: grant.bindingHash,
-        acr: STEP_UP_ACR,
-        amr: grant.method === "totp" ? ["otp", "totp"] : ["otp", "sms"],
-        authTime: grant.authTime,
-        ttlSeconds: STEP_UP_MAX_TTL_SECONDS,
-        sessionId: grant.challengeId,
-        clock,
-      });
-      return { token, expiresAtMs: (Math.floor(clock.now() / 1000) + STEP_UP_MAX_TTL_SECONDS) * 1000 };
-    },
-  });
-  return { stepUp, devOutbox };
 }

@@ -15,6 +15,8 @@ export interface StepUpConfig {
   readonly publicJwk: JWK;
   /** Verification attempts per customer before the lockout (RATE_LIMIT_STEP_UP, default 5/15m). */
   readonly lockout: Rate;
+  /** Codes texted per customer (RATE_LIMIT_STEP_UP_SMS, default 10/1h): SMS pumping and bombing. */
+  readonly smsLimit: Rate;
 }
 
 /** Twilio Messages API settings; present only when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set. */
@@ -49,7 +51,11 @@ export function readStepUpConfig(
   const raw = readVar(env, "RATE_LIMIT_STEP_UP", problems) ?? "5/15m";
   const lockout = parseRate(raw);
   if (!lockout) problems.push(`RATE_LIMIT_STEP_UP must be a rate such as 5/15m, got "${raw}"`);
+  const smsRaw = readVar(env, "RATE_LIMIT_STEP_UP_SMS", problems) ?? "10/1h";
+  const smsLimit = parseRate(smsRaw);
+  if (!smsLimit) problems.push(`RATE_LIMIT_STEP_UP_SMS must be a rate such as 10/1h, got "${smsRaw}"`);
   return {
+    smsLimit: smsLimit ?? { points: 10, durationMs: 3_600_000 },
     otpKey: otpKey ?? new Uint8Array(),
     privateJwk: privateJwk ?? {},
     publicJwk: privateJwk ? publicOf(privateJwk, problems) : {},

@@ -51,3 +51,26 @@ describe("Chat flows: limits and fraud rules answer in words (real Redis and Pos
     expect(items).to.have.length(1);
   });
 });
+
+describe("Chat flows: the SMS allowance per customer (real Redis and PostgreSQL)", () => {
+  let t: TestCore;
+  beforeEach(async () => {
+    t = await startTestCore({ env: { RATE_LIMIT_PER_SUBJECT: "100/1m", RATE_LIMIT_STEP_UP_SMS: "1/1h" } });
+  });
+  afterEach(() => t.close());
+
+  it("should say in words that no more codes can be sent, and end the operation", async () => {
+    const alice = await seedCustomer(t, ALICE, 100_000n, "Alice");
+    const bob = await seedCustomer(t, BOB, 0n, "Bob");
+    const chat = await chatAs(t, ALICE);
+    await chat.say(`add payee Bob ${bob.accountId}`);
+    await chat.tap(ACTIONS.confirm);
+    await chat.tap(ACTIONS.cancel);
+    await chat.say(`add payee Bob ${bob.accountId}`);
+    const refused = textOf(await chat.tap(ACTIONS.confirm));
+    expect(refused).to.match(/too many one-time codes.*about (an hour|60 minutes)/);
+    expect(await chat.smsCount(ALICE)).to.equal(1);
+    expect(textOf(await chat.say("123456"))).not.to.include("Saved");
+    expect(await t.core.ledger.listBeneficiaries(alice.customerId)).to.deep.equal([]);
+  });
+});

@@ -3,6 +3,7 @@ import type { IdSource } from "../../lib/ids.js";
 import { formatMoney } from "../../lib/money.js";
 import { hashOtpCode, newOtpCode, verifyOtpCode } from "../../lib/otp-code.js";
 import type { AuditLog } from "./audit.js";
+import type { RateGate } from "./conversation-ports.js";
 import { DomainError, invalidArgument } from "./errors.js";
 import { bindingAttributes, stepUpEvent } from "./step-up-audit.js";
 import {
@@ -40,6 +41,11 @@ export interface StepUpDeps {
   /** The audit trail every start, success, failure, reuse and lockout is appended to. */
   readonly audit: Pick<AuditLog, "record">;
   readonly limiter: StepUpLimiter;
+  /**
+   * Texts per customer: consumed before an SMS is sent, RATE_LIMITED when spent, so nobody can
+   * pump SMS to a customer's phone (toll fraud, SMS bombing) by starting challenge after challenge.
+   */
+  readonly smsGate: RateGate;
   readonly mintToken: StepUpTokenMinter;
   /** Key of the codes' HMAC, at least 32 bytes (STEP_UP_OTP_KEY). */
   readonly otpKey: Uint8Array;
@@ -104,6 +110,7 @@ async function startChallenge(
   // An enrolled app wins over SMS, which NIST 63B §5.1.3.3 calls RESTRICTED (security.md N-5, N-6,
   // MFA-5): then no text is sent at all.
   const totp = (await deps.totp.find(customerId)) !== undefined;
+  if (!totp) await deps.smsGate.consume(customerId);
   const id = deps.ids("chl_");
   const code = totp ? undefined : newOtpCode();
   const challenge: StoredChallenge = {

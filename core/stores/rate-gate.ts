@@ -7,13 +7,12 @@ import { DomainError } from "../domain/errors.js";
  * spent limit becomes DomainError RATE_LIMITED carrying retryAfterMs for the caller's RetryInfo.
  * A store failure without insurance is rethrown as it is, never reported as a limit.
  */
-export function createRateGate(limiter: Limiter): RateGate {
+export function createRateGate(limiter: Limiter, what = "messages"): RateGate {
+  const rateLimited = (retryAfterMs: number) => {
+    const seconds = Math.ceil(retryAfterMs / 1000);
+    return new DomainError("RATE_LIMITED", `Too many ${what}; try again in ${seconds} s.`, { retryAfterMs });
+  };
   return {
     consume: (key) => consumeOrThrow(limiter, key, rateLimited),
   };
-}
-
-function rateLimited(retryAfterMs: number): DomainError {
-  const seconds = Math.ceil(retryAfterMs / 1000);
-  return new DomainError("RATE_LIMITED", `Too many messages; try again in ${seconds} s.`, { retryAfterMs });
 }

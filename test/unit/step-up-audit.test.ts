@@ -66,6 +66,7 @@ describe("step-up audit events (domain, memory stores)", () => {
         },
       },
       limiter: { attempt: async () => undefined, reset: async () => undefined },
+      smsGate: { consume: async () => undefined },
       mintToken: async () => {
         tokens.push(`token-${newId()}`);
         return { token: tokens.at(-1) as string, expiresAtMs: clock.now() + 300_000 };

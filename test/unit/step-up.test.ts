@@ -7,6 +7,7 @@ import { bindingHash, type StepUpGrant, type TransferBinding } from "../../core/
 import type { TotpAuthenticators } from "../../core/domain/totp.js";
 import { createMemoryChallengeStore } from "../../core/stores/memory/challenge-store.js";
 import { createDevOutboxSender, type DevOutbox } from "../../core/stores/otp/dev-outbox-sender.js";
+import { createRateGate } from "../../core/stores/rate-gate.js";
 import { createStepUpLimiter } from "../../core/stores/step-up-limiter.js";
 import { createManualClock, type ManualClock } from "../../lib/clock.js";
 import { newId } from "../../lib/ids.js";
@@ -52,6 +53,9 @@ async function failure(promise: Promise<unknown>): Promise<DomainError> {
   return error;
 }
 
+/** Texts per customer per hour in these tests (RATE_LIMIT_STEP_UP_SMS). */
+const SMS_PER_HOUR = 4;
+
 describe("step-up (domain, memory stores)", () => {
   let clock: ManualClock;
   let outbox: DevOutbox;
@@ -78,6 +82,10 @@ describe("step-up (domain, memory stores)", () => {
       totp: NO_AUTHENTICATORS,
       audit: recordingAudit(events),
       limiter: createStepUpLimiter(limiter),
+      smsGate: createRateGate(
+        createLimiter({ keyPrefix: `test:rl:sms:${newId()}`, points: SMS_PER_HOUR, durationSeconds: 3600 }),
+        "codes requested",
+      ),
       mintToken: async (grant) => {
         grants.push(grant);
         return { token: `token-${grants.length}`, expiresAtMs: clock.now() + 300_000 };
@@ -198,6 +206,15 @@ describe("step-up (domain, memory stores)", () => {
     expect((await failure(stepUp.startChallenge("cus_9", "link_channel"))).code).to.equal("NOT_FOUND");
   });
 
+  it("should refuse to text a customer more codes than the hourly limit, sending nothing", async () => {
+    for (let i = 0; i < SMS_PER_HOUR; i++) await stepUp.startChallenge("cus_1", "link_channel");
+    const refused = await failure(stepUp.startChallenge("cus_1", "link_channel"));
+    expect(refused.code).to.equal("RATE_LIMITED");
+    expect(refused.message).to.match(/^Too many codes requested; try again in \d+ s\.$/);
+    expect(refused.retryAfterMs).to.be.greaterThan(0);
+    expect(await outbox.read(PHONE)).to.have.length(SMS_PER_HOUR);
+  });
+
   it("should drop the challenge when the text cannot be sent", async () => {
     const ids: string[] = [];
     const store = createMemoryChallengeStore({ clock });
@@ -208,6 +225,7 @@ describe("step-up (domain, memory stores)", () => {
       totp: NO_AUTHENTICATORS,
       audit: recordingAudit([]),
       limiter: { attempt: async () => undefined, reset: async () => undefined },
+      smsGate: { consume: async () => undefined },
       mintToken: async () => ({ token: "t", expiresAtMs: 0 }),
       otpKey: randomBytes(32),
       clock,

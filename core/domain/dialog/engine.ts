@@ -1,7 +1,14 @@
 import type { Reply } from "../conversation-ports.js";
+import { DomainError } from "../errors.js";
 import type { CustomerProfile } from "../ledger.js";
 import { done, type FlowDeps, type FlowResult, type FlowTurn } from "./flow.js";
-import { CANCELLED_TEXT, NOTHING_TO_CANCEL, NOTHING_TO_CONFIRM, TIMED_OUT_TEXT } from "./flow-text.js";
+import {
+  CANCELLED_TEXT,
+  NOTHING_TO_CANCEL,
+  NOTHING_TO_CONFIRM,
+  TIMED_OUT_TEXT,
+  tooManyCodesText,
+} from "./flow-text.js";
 import { continueLink, startLink } from "./link-flow.js";
 import { continueAddPayee, startAddPayee } from "./payee-flow.js";
 import { PENDING_MEMORY_MS, PENDING_TIMEOUT_MS, type Pending } from "./pending.js";
@@ -30,7 +37,12 @@ export async function respond(deps: FlowDeps, turn: FlowTurn): Promise<Reply[]> 
     await deps.pending.delete(turn.subjectId);
     return [reply(TIMED_OUT_TEXT, MENU)];
   }
-  const result = await route(deps, turn, pending);
+  const result = await route(deps, turn, pending).catch((err: unknown) => {
+    // The only limit a flow meets is the customer's SMS allowance (StartChallenge): say so in words.
+    if (err instanceof DomainError && err.code === "RATE_LIMITED")
+      return done(reply(tooManyCodesText(err.retryAfterMs), MENU));
+    throw err;
+  });
   if (result.next) {
     const next: Pending = { ...result.next, expiresAtMs: now + PENDING_TIMEOUT_MS };
     await deps.pending.put(turn.subjectId, next, PENDING_MEMORY_MS);

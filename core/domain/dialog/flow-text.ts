@@ -48,6 +48,12 @@ export const LOCKED_TEXT =
 export const TIMED_OUT_TEXT =
   "Your last request timed out after 5 minutes without a reply, so I cancelled it. Nothing was changed.";
 
+export function tooManyCodesText(retryAfterMs: number | undefined): string {
+  const minutes = Math.max(1, Math.ceil((retryAfterMs ?? 60_000) / 60_000));
+  const wait = minutes === 1 ? "a minute" : `${minutes} minutes`;
+  return `You have asked for too many one-time codes, so for your security I cannot send another for about ${wait}. Nothing was changed.`;
+}
+
 export const CANCELLED_TEXT = "Cancelled. Nothing was changed.";
 
 export const NOTHING_TO_CANCEL = "There is nothing to cancel.";
