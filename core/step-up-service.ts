@@ -70,6 +70,10 @@ export function createStepUpService(
     challenges: redis ? createRedisChallengeStore({ redis, prefix }) : createMemoryChallengeStore({ clock }),
     sender,
     customers: (customerId) => ledger.getCustomer(customerId),
+    payees: async (customerId, beneficiaryId) => {
+      const payee = await ledger.getBeneficiary(beneficiaryId);
+      return payee?.customerId === customerId ? payee : undefined;
+    },
     totp: parts.totp,
     audit: parts.audit,
     limiter: createStepUpLimiter(limiter),

@@ -87,6 +87,15 @@ export interface OtpSender {
 /** Finds a customer's registered phone (LedgerStore.getCustomer in the core). */
 export type CustomerDirectory = (customerId: string) => Promise<{ readonly phoneNumber: string } | undefined>;
 
+/** What an SMS says about a saved payee: the customer's name for it and its account. */
+export interface PayeeName {
+  readonly name: string;
+  readonly accountId: string;
+}
+
+/** Finds a customer's own saved payee (undefined for another customer's or an unknown id). */
+export type PayeeDirectory = (customerId: string, beneficiaryId: string) => Promise<PayeeName | undefined>;
+
 /** The per-customer lockout (security.md RL-8): counts attempts, refuses with OTP_LOCKED when spent. */
 export interface StepUpLimiter {
   /** Counts one verification attempt of `customerId`; throws DomainError OTP_LOCKED when spent. */

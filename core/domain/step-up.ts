@@ -15,6 +15,8 @@ import {
   type DeliveryMethod,
   type OtpSender,
   type Payee,
+  type PayeeDirectory,
+  type PayeeName,
   type Purpose,
   type StepUpLimiter,
   type StepUpTokenMinter,
@@ -36,6 +38,8 @@ export interface StepUpDeps {
   readonly challenges: ChallengeStore;
   readonly sender: OtpSender;
   readonly customers: CustomerDirectory;
+  /** A customer's saved payee by id, so a transfer's SMS names the payee (PSD2 RTS art. 5(1)(a)). */
+  readonly payees: PayeeDirectory;
   /** Enrolled authenticator apps: a customer with one gets TOTP challenges, never an SMS. */
   readonly totp: TotpAuthenticators;
   /** The audit trail every start, success, failure, reuse and lockout is appended to. */
@@ -109,6 +113,7 @@ async function startChallenge(
   if (!customer) throw new DomainError("NOT_FOUND", "No such customer.");
   // An enrolled app wins over SMS, which NIST 63B §5.1.3.3 calls RESTRICTED (security.md N-5, N-6,
   // MFA-5): then no text is sent at all.
+  const payee = await payeeOf(deps, customerId, binding);
   const totp = (await deps.totp.find(customerId)) !== undefined;
   if (!totp) await deps.smsGate.consume(customerId);
   const id = deps.ids("chl_");
@@ -127,7 +132,7 @@ async function startChallenge(
     const deliveryMethod =
       code === undefined
         ? challenge.method
-        : await deps.sender.send(customer.phoneNumber, smsText(code, purpose, binding));
+        : await deps.sender.send(customer.phoneNumber, smsText(code, purpose, binding, payee));
     await deps.audit.record(stepUpEvent("stepup.challenge_started", challenge, bindingAttributes(binding)));
     return { challengeId: id, deliveryMethod, expiresAtMs: challenge.expiresAtMs };
   } catch (err) {
@@ -198,6 +203,21 @@ async function checkCode(
   return verifyOtpCode(deps.otpKey, challenge.id, code, challenge.codeHash) ? "accepted" : "wrong";
 }
 
+/**
+ * The saved payee a transfer binding names, checked to be the customer's own before any code is
+ * sent: a code for someone else's payee could never be used, so none is texted.
+ */
+async function payeeOf(
+  deps: StepUpDeps,
+  customerId: string,
+  binding: Binding | undefined,
+): Promise<PayeeName | undefined> {
+  if (binding?.kind !== "transfer" || !("beneficiaryId" in binding.payee)) return undefined;
+  const payee = await deps.payees(customerId, binding.payee.beneficiaryId);
+  if (!payee) throw new DomainError("NOT_FOUND", "The payee does not exist.");
+  return payee;
+}
+
 function wrongCode(attemptsLeft: number): DomainError {
   return new DomainError("OTP_INVALID", WRONG_CODE, { attemptsLeft });
 }
@@ -206,13 +226,14 @@ function wrongCode(attemptsLeft: number): DomainError {
  * The SMS text. For a transfer it names the amount and the payee, so the customer sees what the
  * code authorises (PSD2 RTS art. 5(1)(a), OWASP TA-1); account ids show their last 4 characters.
  */
-export function smsText(code: string, purpose: Purpose, binding?: Binding): string {
-  return `Teller code ${code} to ${action(purpose, binding)}. Never share it.`;
+export function smsText(code: string, purpose: Purpose, binding?: Binding, payee?: PayeeName): string {
+  return `Teller code ${code} to ${action(purpose, binding, payee)}. Never share it.`;
 }
 
-function action(purpose: Purpose, binding: Binding | undefined): string {
+function action(purpose: Purpose, binding: Binding | undefined, payee: PayeeName | undefined): string {
   if (binding?.kind === "transfer") {
-    return `send ${formatMoney(binding.amount)} to ${payeeText(binding.payee)}`;
+    const to = payee ? `${payee.name} (account ${tail(payee.accountId)})` : payeeText(binding.payee);
+    return `send ${formatMoney(binding.amount)} to ${to}`;
   }
   if (binding?.kind === "beneficiary")
     return `add payee ${binding.name} (account ${tail(binding.accountId)})`;

@@ -56,6 +56,7 @@ describe("step-up audit events (domain, memory stores)", () => {
       challenges,
       sender: outbox,
       customers: async (id) => (id === "cus_1" ? { phoneNumber: PHONE } : undefined),
+      payees: async () => undefined,
       totp: authenticators,
       audit: {
         record: async (event): Promise<AuditEvent> => {

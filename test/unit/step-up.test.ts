@@ -79,6 +79,8 @@ describe("step-up (domain, memory stores)", () => {
       challenges: createMemoryChallengeStore({ clock }),
       sender: outbox,
       customers: async (id) => (id === "cus_1" ? { phoneNumber: PHONE } : undefined),
+      payees: async (customerId, id) =>
+        customerId === "cus_1" && id === "ben_sam" ? { name: "Sam", accountId: "acc_sam9876" } : undefined,
       totp: NO_AUTHENTICATORS,
       audit: recordingAudit(events),
       limiter: createStepUpLimiter(limiter),
@@ -206,6 +208,18 @@ describe("step-up (domain, memory stores)", () => {
     expect((await failure(stepUp.startChallenge("cus_9", "link_channel"))).code).to.equal("NOT_FOUND");
   });
 
+  it("should name a saved payee by its name and account in the SMS, and text nothing for another's payee", async () => {
+    const toSam = { ...TRANSFER, payee: { beneficiaryId: "ben_sam" } };
+    await stepUp.startChallenge("cus_1", "transfer", toSam);
+    const [sms] = await outbox.read(PHONE);
+    expect(sms?.text).to.match(/ to send 25\.00 EUR to Sam \(account ••9876\)\. Never share it\.$/);
+    const refused = await failure(
+      stepUp.startChallenge("cus_1", "transfer", { ...TRANSFER, payee: { beneficiaryId: "ben_other" } }),
+    );
+    expect(refused.code).to.equal("NOT_FOUND");
+    expect(await outbox.read(PHONE)).to.have.length(1);
+  });
+
   it("should refuse to text a customer more codes than the hourly limit, sending nothing", async () => {
     for (let i = 0; i < SMS_PER_HOUR; i++) await stepUp.startChallenge("cus_1", "link_channel");
     const refused = await failure(stepUp.startChallenge("cus_1", "link_channel"));
@@ -222,6 +236,7 @@ describe("step-up (domain, memory stores)", () => {
       challenges: store,
       sender: { send: async () => Promise.reject(new DomainError("UNAVAILABLE", "down")) },
       customers: async () => ({ phoneNumber: PHONE }),
+      payees: async () => undefined,
       totp: NO_AUTHENTICATORS,
       audit: recordingAudit([]),
       limiter: { attempt: async () => undefined, reset: async () => undefined },
