@@ -18,7 +18,8 @@ import {
   toCustomer,
   toPosting,
 } from "./ledger-rows.js";
-import { checkTransfer, findTransfer, postTransfer } from "./ledger-transfer.js";
+import { findTransfer, postTransfer } from "./ledger-transfer.js";
+import { checkTransfer } from "./ledger-transfer-input.js";
 import type { SqlClient } from "./sql-client.js";
 import { sqlState } from "./sql-client.js";
 import { transactionWithRetry } from "./sql-retry.js";
