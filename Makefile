@@ -12,9 +12,20 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): package-lock.json
+# The web chat's browser test drives Debian's Chromium (playwright-core downloads no browser).
+# Installed here when missing and we are root; otherwise the test fails saying how to install it.
+CHROMIUM := /usr/bin/chromium
+
+# Order-only: a missing browser is installed without re-running npm ci.
+$(STAMP): package-lock.json | $(CHROMIUM)
 	npm ci --no-audit --no-fund
 	@touch $(STAMP)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+	    || echo "Could not install Chromium; the web chat browser test will fail until it is installed"; \
+	else echo "Chromium missing: run 'sudo apt-get install -y chromium' for the web chat browser test"; fi
 
 install: $(STAMP) ## Install dependencies (npm ci) when the lock file changed
 

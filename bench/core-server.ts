@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { createCore } from "../core/main.js";
 import { serveCore } from "../core/serve.js";
@@ -24,6 +27,8 @@ async function main(): Promise<void> {
   const config = loadCoreConfig({
     USER_ID_SALT: randomBytes(24).toString("hex"),
     JWKS: process.env.BENCH_JWKS,
+    // A benchmark must not leave checkpoint files in the repository's ./data.
+    AUDIT_CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), "teller-bench-checkpoints-")),
     MAX_SESSIONS: "1000000",
     RATE_LIMIT_PER_SUBJECT: "1000000/1m",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",

@@ -65,6 +65,7 @@ Teller is running (development mode, data in ${parts.dataDir}).
   gRPC (grpc-js, reflection, health): ${core}
   Connect and gRPC-Web:               http://127.0.0.1:${parts.core.value.serving.connectPort}
   Gateways (webhooks):                http://127.0.0.1:${parts.gateways.value.port}/webhooks/whatsapp
+  Web chat (in a browser):            http://127.0.0.1:${parts.gateways.value.port}/chat
   Admin (healthz, readyz, metrics):   core http://127.0.0.1:${parts.core.admin.port}, gateways http://127.0.0.1:${parts.gateways.admin.port}
 
 Demo customer ${customer.displayName}, WhatsApp ${DEMO_PHONE}, account ${account.id}: ${balance}

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { runAudit } from "./audit.js";
 import { runChat } from "./chat.js";
 import { runCore, runDev, runGateways } from "./run-core.js";
+import { runTelegram } from "./telegram.js";
 import { runToken } from "./token.js";
 
 /**
@@ -17,6 +18,7 @@ commands:
   gateways                     channel webhooks on GATEWAY_PORT (all channels, or those in GATEWAYS=)
   chat [--from +E164]          chat as a WhatsApp user with a running gateway (default: the demo customer)
        [--gateway URL] [--graph-port N]
+  telegram set-webhook         register PUBLIC_BASE_URL/webhooks/telegram with Telegram (TELEGRAM_*)
   token --scopes a,b [--ttl 1h] print a service JWT signed with the development key
   audit verify                 recompute the audit trail's hash chain; exit 1 at the first broken entry
   help                         this text
@@ -50,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       });
       return runToken(process.env, values);
     }
+    case "telegram":
+      return runTelegram(process.env, rest);
     case "audit":
       return runAudit(process.env, rest);
     case undefined:

@@ -2,6 +2,7 @@ import type { JSONWebKeySet, JWK } from "jose";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
 import type { VerificationKeys } from "../lib/service-token.js";
+import { type AuditConfig, readAuditConfig } from "./audit-config.js";
 import { type DataConfig, readDataConfig } from "./data-config.js";
 import type { TransferRules } from "./domain/transfer-rules.js";
 import {
@@ -42,6 +43,8 @@ export interface CoreConfig {
   readonly data: DataConfig;
   /** Transfer limits and fraud rules (TRANSFER_LIMIT_*, TRANSFER_VELOCITY, PAYEE_COOLING_OFF*, UNUSUAL_AMOUNT_*). */
   readonly transferRules: TransferRules;
+  /** Signed checkpoints of the audit chain (AUDIT_CHECKPOINT_*). */
+  readonly audit: AuditConfig;
 }
 
 /** Secrets that development generates when unset (lib/dev-secrets.ts); absent in production. */
@@ -61,6 +64,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
   const problems: string[] = [];
   const production = env.NODE_ENV === "production";
   const userIdSalt = readSalt(env, production, dev, problems);
+  const dataDir = readVar(env, "DATA_DIR", problems) ?? "./data";
   const config: CoreConfig = {
     production,
     host: readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1"),
@@ -70,7 +74,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     redisUrl: readUrl(env, "REDIS_URL", ["redis:", "rediss:"], problems),
     redisKeyPrefix: readKeyPrefix(env, problems),
     databaseUrl: readUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"], problems),
-    dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",
+    dataDir,
     userIdSalt,
     verificationKeys: readKeys(env, dev, problems),
     maxSessions: readInt(env, "MAX_SESSIONS", 10_000, problems),
@@ -84,6 +88,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     twilio: readTwilioConfig(env, production, problems),
     data: readDataConfig(env, production, userIdSalt, problems),
     transferRules: readTransferRulesConfig(env, problems),
+    audit: readAuditConfig(env, production, userIdSalt, dataDir, problems),
   };
   if (config.maxTextChars > 4096) problems.push("MAX_TEXT_CHARS must be at most 4096 (channel limits)");
   if (problems.length > 0) throw new ConfigError(problems);

@@ -9,6 +9,7 @@ import { createLimiter, type Limiter, resetLimit } from "../lib/rate-limit.js";
 import { createRedis } from "../lib/redis.js";
 import { createServiceTokenVerifier } from "../lib/service-token.js";
 import { newTotpSecret } from "../lib/totp.js";
+import { startAuditCheckpoints } from "./audit-checkpoints.js";
 import type { CoreConfig } from "./config.js";
 import { createDialogStores, type DialogStores } from "./dialog-stores.js";
 import type { AuditLog } from "./domain/audit.js";
@@ -148,6 +149,8 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
       metrics.requestDuration.observe({ route }, seconds);
     },
   });
+  // Signed checkpoints of the audit chain, kept outside the database (security.md AUD-3).
+  const checkpoints = startAuditCheckpoints({ config: config.audit, sql, clock, logger });
   const readiness = async (): Promise<ReadyReport> => ({
     database: await ledger.ping(),
     redis: !redis || redis.status === "ready",
@@ -162,6 +165,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     ready: async () => Object.values(await readiness()).every(Boolean),
     readiness,
     close: async () => {
+      await checkpoints.close();
       await state.sessions.close();
       if (!deps.sql) await sql.close();
       if (redis && !deps.redis) await redis.quit();

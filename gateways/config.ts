@@ -2,9 +2,13 @@ import type { JWK } from "jose";
 import { type DevSecrets, deriveDevSecret } from "../lib/dev-secrets.js";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
+import { type MetaMessagingConfig, readMetaMessagingConfig } from "./messenger/config.js";
+import { readTelegramConfig, type TelegramConfig } from "./telegram/config.js";
+import { readTwilioConfig, type TwilioConfig } from "./twilio/config.js";
+import { readWebchatConfig, type WebchatConfig } from "./webchat/config.js";
 
 /** The channels this build can serve; GATEWAYS= picks among them. */
-export const KNOWN_GATEWAYS = ["whatsapp"] as const;
+export const KNOWN_GATEWAYS = ["whatsapp", "telegram", "messenger", "instagram", "twilio", "web"] as const;
 export type GatewayName = (typeof KNOWN_GATEWAYS)[number];
 
 /** Port of the local Graph API stand-in that `teller chat` runs; the development default base URL. */
@@ -40,6 +44,12 @@ export interface GatewayConfig {
   readonly trustProxy: boolean;
   readonly gateways: readonly GatewayName[];
   readonly whatsapp: WhatsAppConfig;
+  readonly twilio: TwilioConfig;
+  readonly messenger: MetaMessagingConfig;
+  readonly instagram: MetaMessagingConfig;
+  readonly telegram: TelegramConfig;
+  /** The web chat under /chat (GATEWAYS name "web", the core's channel name). */
+  readonly web: WebchatConfig;
   readonly logLevel: string;
 }
 
@@ -62,8 +72,10 @@ export function loadGatewayConfig(env: Env, dev?: DevSecrets): GatewayConfig {
     problems.push(`${name} is required in production`);
     return "";
   };
-  const gateways = readGateways(env, problems);
+  const gateways = readGateways(env, production, problems);
   const wants = (name: GatewayName) => gateways.includes(name);
+  const apiBase = (name: string) => readApiBase(env, name, production, problems);
+  const meta = { env, problems, secret, apiBase };
   const config: GatewayConfig = {
     production,
     host: readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1"),
@@ -90,6 +102,15 @@ export function loadGatewayConfig(env: Env, dev?: DevSecrets): GatewayConfig {
       apiBaseUrl: readApiBase(env, "WHATSAPP_API_BASE_URL", production, problems),
       apiVersion: readVar(env, "WHATSAPP_API_VERSION", problems) ?? "v21.0",
     },
+    telegram: readTelegramConfig(env, { production, dev, enabled: wants("telegram") }, problems),
+    messenger: readMetaMessagingConfig("MESSENGER", wants("messenger"), meta),
+    instagram: readMetaMessagingConfig("INSTAGRAM", wants("instagram"), meta),
+    twilio: readTwilioConfig(
+      env,
+      { production, dev, enabled: wants("twilio"), devApiBaseUrl: `http://127.0.0.1:${DEV_GRAPH_PORT}` },
+      problems,
+    ),
+    web: readWebchatConfig(env, { production, dev, enabled: wants("web") }, problems),
     logLevel: readVar(env, "LOG_LEVEL", problems) ?? "info",
   };
   if (!/^\d{1,20}$/.test(config.whatsapp.phoneNumberId) && wants("whatsapp")) {
@@ -106,9 +127,31 @@ function missing(name: string, problems: string[], needed: boolean): string {
   return "";
 }
 
-function readGateways(env: Env, problems: string[]): GatewayName[] {
+/**
+ * The secret whose presence turns a channel on in production when GATEWAYS is unset: "a bank turns
+ * on any channel by setting its secrets" (issue 6). Development turns every channel on.
+ */
+const CHANNEL_SECRET: Readonly<Record<GatewayName, string>> = {
+  whatsapp: "WHATSAPP_APP_SECRET",
+  telegram: "TELEGRAM_BOT_TOKEN",
+  messenger: "MESSENGER_APP_SECRET",
+  instagram: "INSTAGRAM_APP_SECRET",
+  twilio: "TWILIO_AUTH_TOKEN",
+  web: "WEBCHAT_SESSION_SECRET",
+};
+
+function readGateways(env: Env, production: boolean, problems: string[]): GatewayName[] {
   const raw = readVar(env, "GATEWAYS", problems);
-  if (raw === undefined) return [...KNOWN_GATEWAYS];
+  if (raw === undefined) {
+    if (!production) return [...KNOWN_GATEWAYS];
+    const set = KNOWN_GATEWAYS.filter((name) => {
+      const variable = CHANNEL_SECRET[name];
+      return env[variable] !== undefined || env[`${variable}_FILE`] !== undefined;
+    });
+    if (set.length === 0)
+      problems.push("no channel is configured: set a channel's secrets (see .env.example) or GATEWAYS");
+    return set;
+  }
   const names = raw
     .split(",")
     .map((n) => n.trim())

@@ -11,11 +11,17 @@ import type { ChannelRoute } from "./channel.js";
 import type { GatewayConfig } from "./config.js";
 import { createCoreClient } from "./core-client.js";
 import type { CoreConversation } from "./core-client-port.js";
+import { INSTAGRAM, MESSENGER } from "./messenger/meta-channel.js";
+import { createMetaMessagingRoute } from "./messenger/routes.js";
+import { createMetaSender } from "./messenger/send.js";
 import { createMemoryOutbox } from "./outbox/memory-outbox.js";
 import type { Outbox, Sender } from "./outbox/outbox.js";
 import type { OutboxQueue } from "./outbox/queue.js";
 import { createRedisOutbox } from "./outbox/redis-outbox.js";
 import { createOutboxWorker } from "./outbox/worker.js";
+import { createTelegramChannel } from "./telegram/channel.js";
+import { createTwilioChannel } from "./twilio/channel.js";
+import { createWebchatChannel } from "./webchat/channel.js";
 import { createWhatsAppRoute } from "./whatsapp/routes.js";
 import { createWhatsAppSender } from "./whatsapp/send.js";
 
@@ -97,6 +103,68 @@ export function createGateways(deps: GatewaysDeps): Gateways {
       userAgent: USER_AGENT,
       fetch: deps.fetch,
     });
+  }
+  if (config.gateways.includes("telegram")) {
+    const telegram = createTelegramChannel({
+      config: config.telegram,
+      core,
+      outbox,
+      logger,
+      redis,
+      keyPrefix: prefix,
+      timeoutMs: config.httpTimeoutMs,
+      userAgent: USER_AGENT,
+      fetch: deps.fetch,
+      onSignatureFailure: () => metrics.signatureFailures.inc({ channel: "telegram" }),
+    });
+    routes.push(telegram.route);
+    senders.telegram = telegram.sender;
+  }
+  for (const channel of [MESSENGER, INSTAGRAM]) {
+    if (!config.gateways.includes(channel.name)) continue;
+    const settings = config[channel.name];
+    const onSignatureFailure = () => metrics.signatureFailures.inc({ channel: channel.name });
+    routes.push(
+      createMetaMessagingRoute({ channel, config: settings, core, outbox, logger, onSignatureFailure }),
+    );
+    senders[channel.coreChannel] = createMetaSender({
+      channel,
+      ...settings,
+      timeoutMs: config.httpTimeoutMs,
+      userAgent: USER_AGENT,
+      fetch: deps.fetch,
+    });
+  }
+  if (config.gateways.includes("twilio")) {
+    const twilio = createTwilioChannel({
+      config: config.twilio,
+      core,
+      outbox,
+      logger,
+      clock,
+      redis,
+      keyPrefix: prefix,
+      timeoutMs: config.httpTimeoutMs,
+      userAgent: USER_AGENT,
+      fetch: deps.fetch,
+      onSignatureFailure: () => metrics.signatureFailures.inc({ channel: "twilio" }),
+    });
+    routes.push(twilio.route);
+    senders[twilio.senderName] = twilio.sender;
+  }
+  if (config.gateways.includes("web")) {
+    const web = createWebchatChannel({
+      config: config.web,
+      core,
+      outbox,
+      logger,
+      clock,
+      redis,
+      keyPrefix: prefix,
+      onSignatureFailure: () => metrics.signatureFailures.inc({ channel: "web" }),
+    });
+    routes.push(...web.routes);
+    senders.web = web.sender;
   }
   const worker = createOutboxWorker({
     queue: outbox,

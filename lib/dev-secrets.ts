@@ -77,7 +77,23 @@ const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "he
 export function deriveDevStepUpKeys(secrets: Pick<DevSecrets, "userIdSalt">): DevStepUpKeys {
   const derive = (name: string) =>
     createHmac("sha256", secrets.userIdSalt).update(`dev-secret:${name}`).digest();
-  const seed = derive("STEP_UP_PRIVATE_JWK");
+  return {
+    otpKey: new Uint8Array(derive("STEP_UP_OTP_KEY")),
+    privateJwk: ed25519Jwk(derive("STEP_UP_PRIVATE_JWK"), "dev-stepup"),
+  };
+}
+
+/**
+ * The development AUDIT_CHECKPOINT_JWK: an Ed25519 private JWK derived from the stored salt like
+ * the step-up key, so checkpoints written before a restart still verify after it.
+ */
+export function deriveDevAuditCheckpointKey(secrets: Pick<DevSecrets, "userIdSalt">): JWK {
+  const seed = createHmac("sha256", secrets.userIdSalt).update("dev-secret:AUDIT_CHECKPOINT_JWK").digest();
+  return ed25519Jwk(seed, "dev-audit");
+}
+
+/** An Ed25519 private JWK (alg EdDSA, kid from its public key) from a 32-byte seed. */
+function ed25519Jwk(seed: Buffer, kidPrefix: string): JWK {
   const key = createPrivateKey({
     key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
     format: "der",
@@ -85,8 +101,5 @@ export function deriveDevStepUpKeys(secrets: Pick<DevSecrets, "userIdSalt">): De
   });
   const jwk = key.export({ format: "jwk" }) as JWK;
   const x = (createPublicKey(key).export({ format: "jwk" }) as JWK).x ?? "";
-  return {
-    otpKey: new Uint8Array(derive("STEP_UP_OTP_KEY")),
-    privateJwk: { ...jwk, kid: `dev-stepup-${x.slice(0, 8)}`, alg: "EdDSA", use: "sig" },
-  };
+  return { ...jwk, kid: `${kidPrefix}-${x.slice(0, 8)}`, alg: "EdDSA", use: "sig" };
 }

@@ -88,7 +88,8 @@ async function handleOnce(
   const profile = await identify(deps, subjectId, message);
   const replies: Reply[] = card?.masked ? [reply(CARD_WARNING)] : [];
   const intent = classify({ ...message, text: card?.text });
-  const turn = { subjectId, channel: message.channel, intent, text: card?.text, profile };
+  const chatPhone = message.channel === "sms" ? message.channelUserId : undefined;
+  const turn = { subjectId, channel: message.channel, intent, text: card?.text, profile, chatPhone };
   replies.push(...(await respond(deps, turn)));
   await deps.transcripts?.append(subjectId, transcriptOf(deps.now(), message, card?.text, replies));
   return { sessionId: session.id, replies, sequence };

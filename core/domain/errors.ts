@@ -17,6 +17,7 @@ export type ErrorCode =
   | "INSUFFICIENT_USER_AUTHENTICATION"
   | "STEP_UP_MISMATCH"
   | "TRANSFER_REFUSED"
+  | "STEP_UP_UNAVAILABLE"
   | "UNAVAILABLE";
 
 /** Optional facts a caller needs to act on an error. */

@@ -64,6 +64,15 @@ export interface StartedChallenge {
   readonly expiresAtMs: number;
 }
 
+/** How a challenge may be delivered. */
+export interface ChallengeOptions {
+  /**
+   * The phone number of the SMS conversation asking for the step-up, if it is one: an SMS code
+   * to that same number is refused with STEP_UP_UNAVAILABLE (a TOTP challenge is still fine).
+   */
+  readonly chatPhone?: string;
+}
+
 /** A step-up token, as VerifyChallenge answers it. */
 export interface StepUpToken {
   readonly token: string;
@@ -76,7 +85,12 @@ export interface StepUp {
    * Opens a challenge for one purpose (and binding): by the customer's authenticator app when one
    * is enrolled, else a fresh code sent to their registered phone.
    */
-  startChallenge(customerId: string, purpose: Purpose, binding?: Binding): Promise<StartedChallenge>;
+  startChallenge(
+    customerId: string,
+    purpose: Purpose,
+    binding?: Binding,
+    options?: ChallengeOptions,
+  ): Promise<StartedChallenge>;
   /** Checks a code; mints a token, or throws OTP_INVALID (with attemptsLeft) or OTP_LOCKED. */
   verifyChallenge(challengeId: string, code: string): Promise<StepUpToken>;
 }
@@ -95,7 +109,8 @@ export interface StepUp {
  */
 export function createStepUp(deps: StepUpDeps): StepUp {
   return {
-    startChallenge: (customerId, purpose, binding) => startChallenge(deps, customerId, purpose, binding),
+    startChallenge: (customerId, purpose, binding, options) =>
+      startChallenge(deps, customerId, purpose, binding, options),
     verifyChallenge: (challengeId, code) => verifyChallenge(deps, challengeId, code),
   };
 }
@@ -105,6 +120,7 @@ async function startChallenge(
   customerId: string,
   purpose: Purpose,
   binding: Binding | undefined,
+  options: ChallengeOptions = {},
 ): Promise<StartedChallenge> {
   if (binding?.kind !== BINDING_OF[purpose]) {
     throw invalidArgument("binding", `does not fit purpose ${purpose}`);
@@ -115,6 +131,14 @@ async function startChallenge(
   // MFA-5): then no text is sent at all.
   const payee = await payeeOf(deps, customerId, binding);
   const totp = (await deps.totp.find(customerId)) !== undefined;
+  if (!totp && options.chatPhone !== undefined && options.chatPhone === customer.phoneNumber) {
+    // The code would land in the very chat it is meant to protect (issue 6 item 5; NIST 63B
+    // §5.1.3.1: an out-of-band code goes over a separate channel).
+    throw new DomainError(
+      "STEP_UP_UNAVAILABLE",
+      "A one-time code cannot be sent to the chat that asks for it; enrol an authenticator app or use another channel.",
+    );
+  }
   if (!totp) await deps.smsGate.consume(customerId);
   const id = deps.ids("chl_");
   const code = totp ? undefined : newOtpCode();

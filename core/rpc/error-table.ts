@@ -40,6 +40,7 @@ const STATUS: Record<ErrorCode, Code> = {
   // A transfer limit or fraud rule refused the transfer (issue 5 item 3): the account's state, not
   // the request's form, stands in the way, as with INSUFFICIENT_FUNDS. ErrorInfo metadata `rule`.
   TRANSFER_REFUSED: Code.FailedPrecondition,
+  STEP_UP_UNAVAILABLE: Code.FailedPrecondition,
   UNAVAILABLE: Code.Unavailable,
 };
 

@@ -259,7 +259,7 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
       expect(result.code).to.not.equal(0);
       expect(result.code).to.not.equal(null);
       const lines = result.stderr.split("\n").filter((line) => line.startsWith("teller: config: "));
-      expect(lines, result.stderr).to.have.length(6);
+      expect(lines, result.stderr).to.have.length(7);
       for (const name of [
         "USER_ID_SALT",
         "JWKS",
@@ -267,6 +267,7 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
         "STEP_UP_PRIVATE_JWK",
         "TWILIO_ACCOUNT_SID",
         "ENCRYPTION_KEYS",
+        "AUDIT_CHECKPOINT_JWK",
       ]) {
         expect(
           lines.filter((line) => line.includes(name)),

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { type CoreConfig, loadCoreConfig } from "../../core/config.js";
@@ -60,9 +63,15 @@ export interface TestCore {
 export async function startTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
   const keys = options.keys ?? options.shareWith?.keys ?? (await createTestKeys());
   const clock = options.clock ?? systemClock;
+  // Audit checkpoints go to a directory of this core's own (removed on close), never into ./data.
+  const checkpointDir =
+    options.env?.AUDIT_CHECKPOINT_DIR === undefined
+      ? mkdtempSync(join(tmpdir(), "teller-checkpoints-"))
+      : undefined;
   const env = {
     USER_ID_SALT: "test-salt-0123456789abcdefghijklmnopqrstuvwxyz",
     JWKS: JSON.stringify({ keys: [keys.publicJwk] }),
+    ...(checkpointDir === undefined ? {} : { AUDIT_CHECKPOINT_DIR: checkpointDir }),
     ...options.env,
   };
   const config = loadCoreConfig(env);
@@ -93,6 +102,7 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
       mintServiceToken({ privateJwk: keys.privateJwk, subject: "test", scopes, ttlSeconds: 300, clock }),
     close: async () => {
       await core.close();
+      if (checkpointDir !== undefined) rmSync(checkpointDir, { recursive: true, force: true });
       if (redisHandle) await redisHandle.cleanup();
       if (schemaHandle && !options.shareWith) await schemaHandle.drop();
       else if (!schemaHandle && !options.sql) await sql.close();

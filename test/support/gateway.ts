@@ -57,6 +57,8 @@ export async function startGatewayRig(coreEnv: Record<string, string> = {}): Pro
     logs,
     gateways(options = {}) {
       const config = loadGatewayConfig({
+        // Only the channel whose settings follow; a harness's env() names its own GATEWAYS.
+        GATEWAYS: "whatsapp",
         CORE_URL: `127.0.0.1:${serving.corePort}`,
         JWT_PRIVATE_JWK: JSON.stringify(t.keys.privateJwk),
         WHATSAPP_APP_SECRET: APP_SECRET,

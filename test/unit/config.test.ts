@@ -18,6 +18,7 @@ async function stepUpEnv(): Promise<Record<string, string>> {
     TWILIO_AUTH_TOKEN: "twilio-token",
     TWILIO_SMS_FROM: "+15005550006",
     ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 9).toString("base64")}`,
+    AUDIT_CHECKPOINT_JWK: JSON.stringify((await createTestKeys("audit")).privateJwk),
   };
 }
 

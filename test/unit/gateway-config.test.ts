@@ -15,7 +15,7 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 
 describe("loadGatewayConfig", () => {
   it("should refuse production without the signing key and the WhatsApp secrets, one line each", () => {
-    const problems = problemsOf({ NODE_ENV: "production" });
+    const problems = problemsOf({ NODE_ENV: "production", GATEWAYS: "whatsapp" });
     for (const name of [
       "JWT_PRIVATE_JWK",
       "WHATSAPP_APP_SECRET",
@@ -45,6 +45,18 @@ describe("loadGatewayConfig", () => {
     expect(config.whatsapp.apiBaseUrl).to.equal("https://graph.facebook.com");
     expect(config.gateways).to.deep.equal(["whatsapp"]);
     expect(config.trustProxy).to.equal(false);
+  });
+
+  it("should turn on in production exactly the channels whose secrets are set, unless GATEWAYS says", async () => {
+    const { privateJwk } = await createTestKeys();
+    const base = { NODE_ENV: "production", JWT_PRIVATE_JWK: JSON.stringify(privateJwk) };
+    expect(problemsOf(base)).to.include(
+      "no channel is configured: set a channel's secrets (see .env.example) or GATEWAYS",
+    );
+    const web = loadGatewayConfig({ ...base, WEBCHAT_SESSION_SECRET: "w".repeat(40) });
+    expect(web.gateways).to.deep.equal(["web"]);
+    const named = problemsOf({ ...base, GATEWAYS: "telegram" });
+    expect(named.some((p) => p.startsWith("TELEGRAM_BOT_TOKEN"))).to.equal(true);
   });
 
   it("should refuse short secrets, plain-http API bases and public keys in production", async () => {

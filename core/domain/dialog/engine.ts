@@ -6,6 +6,7 @@ import {
   CANCELLED_TEXT,
   NOTHING_TO_CANCEL,
   NOTHING_TO_CONFIRM,
+  SAME_CHAT_TEXT,
   TIMED_OUT_TEXT,
   tooManyCodesText,
 } from "./flow-text.js";
@@ -39,6 +40,8 @@ export async function respond(deps: FlowDeps, turn: FlowTurn): Promise<Reply[]> 
   }
   const result = await route(deps, turn, pending).catch((err: unknown) => {
     // The only limit a flow meets is the customer's SMS allowance (StartChallenge): say so in words.
+    if (err instanceof DomainError && err.code === "STEP_UP_UNAVAILABLE")
+      return done(reply(SAME_CHAT_TEXT, MENU));
     if (err instanceof DomainError && err.code === "RATE_LIMITED")
       return done(reply(tooManyCodesText(err.retryAfterMs), MENU));
     throw err;

@@ -54,6 +54,9 @@ export function tooManyCodesText(retryAfterMs: number | undefined): string {
   return `You have asked for too many one-time codes, so for your security I cannot send another for about ${wait}. Nothing was changed.`;
 }
 
+export const SAME_CHAT_TEXT =
+  "For your safety I cannot text a one-time code into this same conversation. Please set up an authenticator app with the bank, or ask me on WhatsApp, Telegram, Messenger or the web chat. Nothing was changed.";
+
 export const CANCELLED_TEXT = "Cancelled. Nothing was changed.";
 
 export const NOTHING_TO_CANCEL = "There is nothing to cancel.";

@@ -33,6 +33,8 @@ export interface FlowTurn {
   readonly intent: Intent;
   /** The message text, card numbers masked; absent for a quick-reply tap. */
   readonly text?: string;
+  /** The sender's number when this chat is an SMS conversation: codes must not go back into it. */
+  readonly chatPhone?: string;
   /** The customer, when this chat is known; flows other than linking require one. */
   readonly profile?: CustomerProfile;
 }

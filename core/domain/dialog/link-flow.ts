@@ -68,7 +68,9 @@ async function sendCode(deps: FlowDeps, turn: FlowTurn, pending: LinkPending): P
       reply(LINK_CODE_SENT, CANCEL_ONLY),
     );
   }
-  const challenge = await deps.stepUp.startChallenge(customer.id, "link_channel");
+  const challenge = await deps.stepUp.startChallenge(customer.id, "link_channel", undefined, {
+    chatPhone: turn.chatPhone,
+  });
   return wait(
     { ...pending, step: "code", challengeId: challenge.challengeId, customerId: customer.id },
     reply(LINK_CODE_SENT, CANCEL_ONLY),

@@ -79,11 +79,16 @@ async function confirmed(
   if (turn.intent.kind !== "confirm") return wait(pending, reply(PLEASE_CONFIRM, CONFIRM_OR_CANCEL));
   const name = pending.name ?? "";
   const accountId = pending.accountId ?? "";
-  const challenge = await deps.stepUp.startChallenge(profile.customer.id, "add_beneficiary", {
-    kind: "beneficiary",
-    name,
-    accountId,
-  });
+  const challenge = await deps.stepUp.startChallenge(
+    profile.customer.id,
+    "add_beneficiary",
+    {
+      kind: "beneficiary",
+      name,
+      accountId,
+    },
+    { chatPhone: turn.chatPhone },
+  );
   return wait(
     { ...pending, step: "code", challengeId: challenge.challengeId },
     askForCode(challenge.deliveryMethod, payeeAction(name, accountId)),

@@ -95,12 +95,17 @@ export async function continueTransfer(
   const amount = amountOf(pending);
   if (pending.step === "confirm") {
     if (turn.intent.kind !== "confirm") return wait(pending, reply(PLEASE_CONFIRM, CONFIRM_OR_CANCEL));
-    const challenge = await deps.stepUp.startChallenge(profile.customer.id, "transfer", {
-      kind: "transfer",
-      fromAccountId: from.id,
-      payee: { beneficiaryId: payee.id },
-      amount,
-    });
+    const challenge = await deps.stepUp.startChallenge(
+      profile.customer.id,
+      "transfer",
+      {
+        kind: "transfer",
+        fromAccountId: from.id,
+        payee: { beneficiaryId: payee.id },
+        amount,
+      },
+      { chatPhone: turn.chatPhone },
+    );
     const next: TransferPending = {
       ...pending,
       step: "code",

@@ -40,6 +40,11 @@ export interface ChannelHarness {
    * registered customer is known without linking; false for Messenger, Instagram, Telegram, web.
    */
   readonly phoneIdentity: boolean;
+  /**
+   * True when a one-time code texted to the customer would arrive in this very conversation (SMS):
+   * the dialog then refuses to send one rather than let the chat authorise itself.
+   */
+  readonly codesInSameChat?: boolean;
   /** Starts the fake provider API (port 0). */
   start(context: HarnessContext): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,202 @@
+/**
+ * The Twilio Sender: turns an outbox reply into a Messages API request (channels.md §4.6) — SMS, or
+ * WhatsApp through Twilio — and the response into a SendOutcome the outbox worker acts on.
+ */
+import { type Clock, systemClock } from "../../lib/clock.js";
+import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
+import type { MenuStore } from "./menus.js";
+
+/** Settings and collaborators of the Twilio Sender. */
+export interface TwilioSenderOptions {
+  /** "https://api.twilio.com", or a local stand-in in tests and `teller chat`. */
+  readonly apiBaseUrl: string;
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** `From` of SMS replies. */
+  readonly smsFrom: string;
+  /** `From` of WhatsApp replies, E.164; sent as "whatsapp:<number>". */
+  readonly whatsappFrom: string;
+  /** Where the payloads behind a reply's numbered options are kept (menus.ts). */
+  readonly menus: MenuStore;
+  /** Whole-request deadline, response body included. Default 10 000 ms (issue 4). */
+  readonly timeoutMs?: number;
+  /** Names Teller and its version, e.g. "Teller/0.1.0". */
+  readonly userAgent: string;
+  readonly fetch?: typeof globalThis.fetch;
+  /** Turns an HTTP-date Retry-After into a delay. Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+/**
+ * The Messages API's `Body` limit: 1,600 characters (channels.md §4.6), which Twilio splits into
+ * 160 GSM-7 / 70 UCS-2 character segments on its own. Counted in UTF-16 code units, never more
+ * than Twilio counts.
+ */
+export const TWILIO_BODY_LIMIT = 1600;
+/** Options offered under one reply, as in the WhatsApp list; titles are cut to a phone line. */
+const MAX_CHOICES = 10;
+const MAX_TITLE = 40;
+const ADDRESS = /^(whatsapp:)?\+[1-9][0-9]{7,14}$/;
+const ERROR_BODY_LIMIT = 16 * 1024;
+
+/**
+ * Creates the Sender that posts replies to `<base>/2010-04-01/Accounts/<sid>/Messages.json` with
+ * basic auth `sid:token` and a form `To`, `From`, `Body`. Options are checked here, at startup;
+ * `send` itself never throws, and its reasons carry the HTTP status and Twilio's error code only —
+ * never the token, the recipient or the text.
+ */
+export function createTwilioSender(options: TwilioSenderOptions): Sender {
+  const { accountSid, authToken, userAgent, menus, timeoutMs = 10_000 } = options;
+  const problems = [
+    !/^https?:\/\/[^/]/.test(options.apiBaseUrl) && "apiBaseUrl must be an http(s) URL",
+    !/^AC[0-9a-fA-F]{32}$/.test(accountSid) && "accountSid must be AC followed by 32 hex digits",
+    authToken.length === 0 && "authToken is required",
+    options.smsFrom.length === 0 && "smsFrom is required",
+    userAgent.length === 0 && "userAgent is required",
+    !(Number.isFinite(timeoutMs) && timeoutMs > 0) && "timeoutMs must be positive",
+  ].filter((problem) => problem !== false);
+  if (problems.length > 0) throw new Error(`Twilio sender: ${problems.join("; ")}`);
+  const url = `${options.apiBaseUrl.replace(/\/+$/, "")}/2010-04-01/Accounts/${accountSid}/Messages.json`;
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`,
+    "content-type": "application/x-www-form-urlencoded",
+    accept: "application/json",
+    "user-agent": userAgent,
+  };
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const clock = options.clock ?? systemClock;
+  return {
+    async send(reply: OutboundReply): Promise<SendOutcome> {
+      if (!ADDRESS.test(reply.recipient)) return { kind: "fatal", reason: "recipient not a phone address" };
+      if (reply.text.trim().length === 0) return { kind: "fatal", reason: "empty reply" };
+      const whatsapp = reply.recipient.startsWith("whatsapp:");
+      if (whatsapp && options.whatsappFrom === "") return { kind: "fatal", reason: "no WhatsApp sender" };
+      const from = whatsapp ? `whatsapp:${options.whatsappFrom}` : options.smsFrom;
+      const { body, payloads } = renderTwilioBody(reply.text, reply.choices);
+      try {
+        // Before the send, so the menu is in place by the time the customer can answer it.
+        if (payloads.length > 0) await menus.remember(reply.recipient, payloads);
+      } catch {
+        return { kind: "retry", reason: "menu store unavailable" };
+      }
+      const form = new URLSearchParams({ To: reply.recipient, From: from, Body: body }).toString();
+      try {
+        const signal = AbortSignal.timeout(timeoutMs);
+        // redirect "manual": a redirect is not Twilio; never follow it with our credentials.
+        const response = await fetchImpl(url, {
+          method: "POST",
+          headers,
+          body: form,
+          signal,
+          redirect: "manual",
+        });
+        return await classify(response, clock);
+      } catch (error) {
+        return transportFailure(error);
+      }
+    },
+  };
+}
+
+/**
+ * The `Body` of one reply and the payloads its numbers stand for. Choices (at most 10) are written
+ * under the text as numbers to reply with — "Reply 1 for Confirm, 2 for Cancel." for up to three
+ * short titles, else one "n. Title" line each — since SMS has no buttons. The text is cut (at a
+ * line or word break, ending in "…") so that text and options together fit TWILIO_BODY_LIMIT: the
+ * options are what lets the customer go on, so they are never the part cut.
+ */
+export function renderTwilioBody(
+  text: string,
+  choices: readonly OutboundChoice[],
+): { body: string; payloads: string[] } {
+  const offered = choices.filter((c) => c.payload.length > 0).slice(0, MAX_CHOICES);
+  if (offered.length === 0) return { body: cutText(text, TWILIO_BODY_LIMIT), payloads: [] };
+  const titles = offered.map((c, i) => cutTitle(c.title.replace(/\s+/g, " ").trim() || `Option ${i + 1}`));
+  const inline = titles.length <= 3 && titles.every((t) => !t.includes(","));
+  const menu = inline
+    ? `Reply ${titles.map((t, i) => `${i + 1} for ${t}`).join(", ")}.`
+    : `Reply with a number:\n${titles.map((t, i) => `${i + 1}. ${t}`).join("\n")}`;
+  const body = `${cutText(text, TWILIO_BODY_LIMIT - menu.length - 2)}\n\n${menu}`;
+  return { body, payloads: offered.map((c) => c.payload) };
+}
+
+/** Text within `max`: cut at the last line break (or else word break) in its second half, plus "…". */
+function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = safeSlice(text, max - 1);
+  const line = head.lastIndexOf("\n");
+  const word = head.lastIndexOf(" ");
+  const at = line >= head.length / 2 ? line : word >= head.length / 2 ? word : head.length;
+  return `${head.slice(0, at).trimEnd()}…`;
+}
+
+function cutTitle(title: string): string {
+  return title.length <= MAX_TITLE ? title : `${safeSlice(title, MAX_TITLE - 1).trimEnd()}…`;
+}
+
+/** The first `n` code units, one fewer when the cut would split a surrogate pair (an emoji). */
+function safeSlice(text: string, n: number): string {
+  const last = text.charCodeAt(n - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
+}
+
+/**
+ * 2xx sent; 429 and 5xx retry (with Retry-After when given); any other status is fatal — e.g. 400
+ * with code 21610 (the recipient replied STOP), 21211 (invalid To), 63016 (WhatsApp window closed),
+ * 401 20003 (credentials) — because repeating the same request cannot change Twilio's answer.
+ */
+async function classify(response: Response, clock: Clock): Promise<SendOutcome> {
+  const { status } = response;
+  if (status >= 200 && status < 300) {
+    await response.body?.cancel();
+    return { kind: "sent" };
+  }
+  const code = await twilioErrorCode(response);
+  const reason = code === undefined ? `twilio ${status}` : `twilio ${status} ${code}`;
+  if (status === 429 || status >= 500) {
+    const afterMs = retryAfterMs(response.headers.get("retry-after"), clock);
+    return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
+  }
+  return { kind: "fatal", reason };
+}
+
+/** Twilio's numeric `code` from its JSON error body, reading at most 16 KiB. */
+async function twilioErrorCode(response: Response): Promise<number | undefined> {
+  try {
+    const reader = response.body?.getReader();
+    if (reader === undefined) return undefined;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      chunks.push(chunk.value);
+      size += chunk.value.byteLength;
+      if (size > ERROR_BODY_LIMIT) {
+        await reader.cancel();
+        return undefined;
+      }
+    }
+    const code = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { code?: unknown }).code;
+    return typeof code === "number" && Number.isInteger(code) ? code : undefined;
+  } catch {
+    return undefined; // Not Twilio's JSON (a proxy's page, a cut body): classified by status alone.
+  }
+}
+
+/** Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now, never negative. */
+function retryAfterMs(header: string | null, clock: Clock): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^[0-9]{1,9}$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - clock.now());
+}
+
+/** Timeouts and network errors are worth another try; the reason names the kind, not the URL. */
+function transportFailure(error: unknown): SendOutcome {
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return { kind: "retry", reason: "timeout" };
+  }
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  const known = typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code);
+  return { kind: "retry", reason: known ? `network ${code}` : "network error" };
+}
