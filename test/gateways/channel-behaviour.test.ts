@@ -61,6 +61,7 @@ for (const make of CHANNEL_HARNESSES) {
       const once = h.text(user, "hi");
       expect((await rig.deliver(once)).status).to.be.within(200, 299);
       expect((await rig.deliver(once)).status).to.be.within(200, 299);
+      await h.waitForReplies(1);
       await rig.turn(h.text(user, "cancel"));
       expect(h.replies.map((r) => r.text)).to.deep.equal([GREETING, "There is nothing to cancel."]);
     });
