@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../../lib/clock.js";
+import { readLimitedJson, retryAfterMs } from "../outbox/http-outcome.js";
 import type { SendOutcome } from "../outbox/outbox.js";
 
 /**
@@ -38,45 +39,10 @@ export async function classifyGraphResponse(response: Response, clock: Clock): P
   return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
 }
 
-/** Timeouts and network errors are worth another try; the reason names the kind, not the URL. */
-export function transportFailure(error: unknown): SendOutcome {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-    return { kind: "retry", reason: "timeout" };
-  }
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  const known = typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code);
-  return { kind: "retry", reason: known ? `network ${code}` : "network error" };
-}
-
 /** The `error` of a Graph error envelope, reading at most 64 KiB of the body. */
 async function graphError(
   response: Response,
 ): Promise<z.infer<typeof graphErrorEnvelope>["error"] | undefined> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    chunks.push(chunk.value);
-    size += chunk.value.byteLength;
-    if (size > ERROR_BODY_LIMIT) {
-      await reader.cancel();
-      return undefined;
-    }
-  }
-  try {
-    const parsed = graphErrorEnvelope.safeParse(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-    return parsed.success ? parsed.data.error : undefined;
-  } catch {
-    return undefined; // Not JSON (a proxy's HTML page): classified by status alone.
-  }
-}
-
-/** Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now, never negative. */
-function retryAfterMs(header: string | null, clock: Clock): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (/^[0-9]{1,9}$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - clock.now());
+  const parsed = graphErrorEnvelope.safeParse(await readLimitedJson(response, ERROR_BODY_LIMIT));
+  return parsed.success ? parsed.data.error : undefined;
 }

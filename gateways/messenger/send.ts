@@ -5,8 +5,9 @@
  */
 import { createHmac } from "node:crypto";
 import { type Clock, systemClock } from "../../lib/clock.js";
+import { transportFailure } from "../outbox/http-outcome.js";
 import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
-import { classifyGraphResponse, transportFailure } from "./graph-outcome.js";
+import { classifyGraphResponse } from "./graph-outcome.js";
 import { type MetaChannel, QUICK_REPLY_LIMITS } from "./meta-channel.js";
 import { cutText } from "./split.js";
 

@@ -5,6 +5,7 @@
  * URL, so the URL is kept inside this closure: no result, reason or error it produces names it.
  */
 import { z } from "zod";
+import { readLimitedText } from "../outbox/http-outcome.js";
 
 /** Settings of createBotApi. */
 export interface BotApiOptions {
@@ -103,20 +104,8 @@ async function readResult(response: Response): Promise<BotApiResult> {
 }
 
 /** The response body as text, at most 64 KiB of it; "" when longer or absent. */
-async function readLimited(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    chunks.push(chunk.value);
-    size += chunk.value.byteLength;
-    if (size > RESPONSE_LIMIT) {
-      await reader.cancel();
-      return "";
-    }
-  }
-  return Buffer.concat(chunks).toString("utf8");
+function readLimited(response: Response): Promise<string> {
+  return readLimitedText(response, RESPONSE_LIMIT);
 }
 
 function parseJson(text: string): unknown {

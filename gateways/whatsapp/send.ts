@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { type Clock, systemClock } from "../../lib/clock.js";
+import { readLimitedJson, retryAfterMs, transportFailure } from "../outbox/http-outcome.js";
 import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
 
 /** Settings of the WhatsApp Sender; the defaults suit Meta's production Graph API. */
@@ -183,41 +184,6 @@ async function classify(response: Response, clock: Clock): Promise<SendOutcome> 
 
 /** The `error.code` of a Graph error envelope, reading at most 64 KiB of the body. */
 async function graphErrorCode(response: Response): Promise<number | undefined> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    chunks.push(chunk.value);
-    size += chunk.value.byteLength;
-    if (size > ERROR_BODY_LIMIT) {
-      await reader.cancel();
-      return undefined;
-    }
-  }
-  try {
-    const parsed = graphErrorEnvelope.safeParse(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-    return parsed.success ? parsed.data.error.code : undefined;
-  } catch {
-    return undefined; // Not JSON (a proxy's HTML page): classified by status alone.
-  }
-}
-
-/** Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now, never negative. */
-function retryAfterMs(header: string | null, clock: Clock): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (/^[0-9]{1,9}$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - clock.now());
-}
-
-/** Timeouts and network errors are worth another try; the reason names the kind, not the URL. */
-function transportFailure(error: unknown): SendOutcome {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-    return { kind: "retry", reason: "timeout" };
-  }
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  const known = typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code);
-  return { kind: "retry", reason: known ? `network ${code}` : "network error" };
+  const parsed = graphErrorEnvelope.safeParse(await readLimitedJson(response, ERROR_BODY_LIMIT));
+  return parsed.success ? parsed.data.error.code : undefined;
 }
