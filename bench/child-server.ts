@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer, type RequestListener, type Server } from "node:http";
 import { createInterface, type Interface } from "node:readline";
 import { processCpuMs } from "./process-cpu.js";
 
@@ -138,5 +139,22 @@ export function announceAndAwaitStop(
     process.stdin.once("end", () => resolve());
     process.once("SIGTERM", () => resolve());
     process.once("SIGINT", () => resolve());
+  });
+}
+
+/** The child's HTTP server: `handler` listening on a free port of 127.0.0.1, as bin/ listens on its own. */
+export function listenOnLoopback(handler: RequestListener): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(handler);
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+
+/** Stops accepting, closes idle keep-alive connections, and resolves once the server has closed. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
   });
 }

@@ -5,22 +5,27 @@ import { join } from "node:path";
 import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { createCore } from "../core/main.js";
 import { serveCore } from "../core/serve.js";
+import { createPostgresChannelLinks } from "../core/stores/postgres/channel-links.js";
 import { systemClock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { createTestSchemaClient } from "../test/support/postgres.js";
 import { createTestRedis } from "../test/support/redis.js";
+import { linkBenchIdentities } from "./bench-identities.js";
 import { createBenchLogger } from "./bench-logger.js";
 import { announceAndAwaitStop } from "./child-server.js";
 import { CUSTOMER_COUNT, seedCustomers } from "./seed-customers.js";
 import { countSql } from "./sql-counter.js";
 
 /**
- * The subject of the HandleMessage benchmark, run as a child process (bench/child-server.ts): the
- * real core (createCore) on real Redis (a key prefix of its own) and real PostgreSQL (a schema of
- * its own), served by serveCore on port 0, with CUSTOMER_COUNT customers seeded through the ledger.
- * Input: BENCH_JWKS, the public key set of the parent's service tokens. It announces its Redis key
- * prefix and schema, answers `stats` with the SQL it has sent (bench/sql-counter.ts). On stop it
- * drains calls, closes the core, deletes its Redis prefix and drops its schema.
+ * The subject of the HandleMessage benchmark and the core of the webhook benchmark, run as a child
+ * process (bench/child-server.ts): the real core (createCore) on real Redis (a key prefix of its
+ * own) and real PostgreSQL (a schema of its own), served by serveCore on port 0, with
+ * CUSTOMER_COUNT customers seeded through the ledger.
+ * Inputs: BENCH_JWKS, the public key set of the parent's service tokens, and BENCH_LINK_IDENTITIES
+ * ("1" also links every customer's Messenger, Instagram, Telegram and web chat identity, see
+ * bench/bench-identities.ts). It announces its Redis key prefix and schema, answers `stats` with
+ * the SQL it has sent (bench/sql-counter.ts). On stop it drains calls, closes the core, deletes
+ * its Redis prefix and drops its schema.
  */
 
 async function main(): Promise<void> {
@@ -66,7 +71,11 @@ async function serveUntilStopped(
     sql: sql.client,
   });
   cleanups.unshift(() => core.close());
-  await seedCustomers(core.ledger, CUSTOMER_COUNT);
+  const customerIds = await seedCustomers(core.ledger, CUSTOMER_COUNT);
+  if (process.env.BENCH_LINK_IDENTITIES === "1") {
+    const links = createPostgresChannelLinks({ client: schema.client, clock: systemClock });
+    await linkBenchIdentities(links, config.userIdSalt, customerIds);
+  }
   const serving = await serveCore(core, {
     host: "127.0.0.1",
     corePort: 0,

@@ -17,19 +17,22 @@ export function benchPhone(index: number): string {
 /**
  * Creates `count` customers straight through the ledger, each with a EUR account and one deposit
  * (idempotent by key), so every bench sender is a known customer with a balance to report.
+ * Resolves with their customer ids, by index.
  */
-export async function seedCustomers(ledger: LedgerStore, count: number = CUSTOMER_COUNT): Promise<void> {
+export async function seedCustomers(ledger: LedgerStore, count: number = CUSTOMER_COUNT): Promise<string[]> {
+  const ids: string[] = [];
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const index = next++;
-      await seedOne(ledger, index);
+      ids[index] = await seedOne(ledger, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, count) }, worker));
+  return ids;
 }
 
-async function seedOne(ledger: LedgerStore, index: number): Promise<void> {
+async function seedOne(ledger: LedgerStore, index: number): Promise<string> {
   const customer = await ledger.createCustomer({
     displayName: `Bench ${index}`,
     phoneNumber: benchPhone(index),
@@ -41,4 +44,5 @@ async function seedOne(ledger: LedgerStore, index: number): Promise<void> {
     reference: "Bench deposit",
     idempotencyKey: `bench-seed-${index}`,
   });
+  return customer.id;
 }

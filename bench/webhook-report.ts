@@ -12,56 +12,89 @@ import { DRAIN_TIMEOUT_MS, type WebhookRow } from "./webhook-rows.js";
 /** DESIGN.md, Transport and speed: gateway ≥ 0.25× the bare handler's throughput, p99 ≤ 15 ms at 8 connections. */
 export const TARGETS = { minRatio: 0.25, maxP99Ms: 15, p99Connections: 8 } as const;
 
-const HEADERS = [
-  "target",
-  "connections",
-  "requests/s",
-  "p50 ms",
-  "p99 ms",
-  "non-200",
-  "replies delivered/expected",
-  "outbox backlog at end",
-  "drain s",
-  "server CPU µs/req",
-  "core CPU µs/req",
-  "sink CPU µs/req",
-  "Redis CPU µs/req",
-  "PostgreSQL CPU µs/req",
-  "client CPU µs/req",
-  "machine busy",
-  "gateway/bare requests/s",
-];
-
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "—");
 
-function cells(row: WebhookRow): string[] {
-  const { result, delivery } = row;
-  const errors = [...result.errors].map(([label, n]) => `${label} ${n}`).join(", ");
-  const unexpected = delivery && delivery.unexpected > 0 ? ` (${delivery.unexpected} not a balance)` : "";
-  return [
-    row.target,
-    String(row.connections),
-    result.callsPerSecond.toFixed(0),
-    result.p50Ms.toFixed(2),
-    result.p99Ms.toFixed(2),
-    result.errorCount === 0 ? "0" : `${result.errorCount} (${errors})`,
-    delivery ? `${delivery.delivered}/${delivery.expected}${unexpected}` : "—",
-    delivery ? String(delivery.backlogAtEnd) : "—",
-    delivery ? delivery.drainSeconds.toFixed(1) : "—",
-    fixed(row.serverCpuUs, 0),
-    fixed(row.coreCpuUs, 0),
-    fixed(row.sinkCpuUs, 0),
-    fixed(row.redisCpuUs, 0),
-    fixed(row.postgresCpuUs, 0),
-    fixed(row.clientCpuUs, 0),
-    `${fixed(row.machineBusy * 100, 0)} %`,
-    row.ratio === undefined ? "—" : `${row.ratio.toFixed(3)}×`,
-  ];
+/** One column of a webhook table: its header and how a row fills it. */
+interface Column {
+  readonly header: string;
+  cell(row: WebhookRow): string;
 }
 
-/** The rows as a markdown table. */
+/** Every column a webhook table may show, by key; each table picks its own (WHATSAPP_COLUMNS, channel-report.ts). */
+export const COLUMNS = {
+  channel: { header: "channel", cell: (row) => row.channel },
+  target: { header: "target", cell: (row) => row.target },
+  connections: { header: "connections", cell: (row) => String(row.connections) },
+  bodyBytes: { header: "body bytes", cell: (row) => String(row.bodyBytes) },
+  rate: { header: "requests/s", cell: (row) => row.result.callsPerSecond.toFixed(0) },
+  p50: { header: "p50 ms", cell: (row) => row.result.p50Ms.toFixed(2) },
+  p99: { header: "p99 ms", cell: (row) => row.result.p99Ms.toFixed(2) },
+  errors: {
+    header: "non-200",
+    cell: ({ result }) => {
+      const errors = [...result.errors].map(([label, n]) => `${label} ${n}`).join(", ");
+      return result.errorCount === 0 ? "0" : `${result.errorCount} (${errors})`;
+    },
+  },
+  replies: {
+    header: "replies delivered/expected",
+    cell: ({ delivery }) => {
+      if (!delivery) return "—";
+      const unexpected = delivery.unexpected > 0 ? ` (${delivery.unexpected} not a balance)` : "";
+      return `${delivery.delivered}/${delivery.expected}${unexpected}`;
+    },
+  },
+  backlog: {
+    header: "outbox backlog at end",
+    cell: (row) => (row.delivery ? String(row.delivery.backlogAtEnd) : "—"),
+  },
+  drain: { header: "drain s", cell: (row) => (row.delivery ? row.delivery.drainSeconds.toFixed(1) : "—") },
+  serverCpu: { header: "server CPU µs/req", cell: (row) => fixed(row.serverCpuUs, 0) },
+  coreCpu: { header: "core CPU µs/req", cell: (row) => fixed(row.coreCpuUs, 0) },
+  sinkCpu: { header: "sink CPU µs/req", cell: (row) => fixed(row.sinkCpuUs, 0) },
+  redisCpu: { header: "Redis CPU µs/req", cell: (row) => fixed(row.redisCpuUs, 0) },
+  postgresCpu: { header: "PostgreSQL CPU µs/req", cell: (row) => fixed(row.postgresCpuUs, 0) },
+  clientCpu: { header: "client CPU µs/req", cell: (row) => fixed(row.clientCpuUs, 0) },
+  busy: { header: "machine busy", cell: (row) => `${fixed(row.machineBusy * 100, 0)} %` },
+  ratio: {
+    header: "gateway/bare requests/s",
+    cell: (row) => (row.ratio === undefined ? "—" : `${row.ratio.toFixed(3)}×`),
+  },
+} satisfies Record<string, Column>;
+
+/** The WhatsApp table's columns, as every earlier run of bench/RESULTS.md has them. */
+const WHATSAPP_COLUMNS: readonly Column[] = [
+  COLUMNS.target,
+  COLUMNS.connections,
+  COLUMNS.rate,
+  COLUMNS.p50,
+  COLUMNS.p99,
+  COLUMNS.errors,
+  COLUMNS.replies,
+  COLUMNS.backlog,
+  COLUMNS.drain,
+  COLUMNS.serverCpu,
+  COLUMNS.coreCpu,
+  COLUMNS.sinkCpu,
+  COLUMNS.redisCpu,
+  COLUMNS.postgresCpu,
+  COLUMNS.clientCpu,
+  COLUMNS.busy,
+  COLUMNS.ratio,
+];
+
+/** `rows` as a markdown table of `columns`; the first `labels` columns are labels, aligned left. */
+export function columnsTable(columns: readonly Column[], rows: readonly WebhookRow[], labels = 2): string {
+  return renderTable(
+    columns.map((c) => c.header),
+    rows.map((row) => columns.map((c) => c.cell(row))),
+    labels,
+  );
+}
+
+/** The WhatsApp rows as a markdown table. */
 export function webhookTable(rows: readonly WebhookRow[]): string {
-  return renderTable(HEADERS, rows.map(cells));
+  return columnsTable(WHATSAPP_COLUMNS, rows);
 }
 
 /** One line per target of DESIGN.md, each saying met or missed with the measured figure. */
@@ -155,13 +188,15 @@ export function webhookSection(options: {
 - Bodies: WhatsApp Cloud API text notifications of ${WEBHOOK_BYTES.toLocaleString("en")} bytes ("${WEBHOOK_TEXT}", a contact profile padded
   to size), a new wamid per request, senders cycling over ${CUSTOMER_COUNT.toLocaleString("en")} seeded customers, signed with
   X-Hub-Signature-256 = HMAC-SHA256(app secret, raw body). Both targets get the same bodies from the same client.
-- gateway: \`createGateways\` (the shared Koa app, per-IP limit on Redis set to 100,000,000/min, the WhatsApp route, the
-  grpc-js core client, the Redis outbox and its worker with default settings) in a child process; the core
-  (\`bench/core-server.ts\`, per-subject limit 1,000,000/min) in another, with real Redis and PostgreSQL on this machine;
-  replies go to a Graph API sink in a third child. "Replies delivered" counts what the sink accepted for the row's
-  webhooks answered 200 (warm-up included), waiting up to ${DRAIN_TIMEOUT_MS / 1000} s after the load for the outbox to drain.
-- bare: a Koa app in a child process whose one handler reads the raw body, checks the HMAC with timingSafeEqual and
-  answers 200.
+- gateway: \`createGateways\` (the shared Koa app, per-IP limit on Redis set to 100,000,000/min, every channel's route
+  with WhatsApp's loaded here, the grpc-js core client, the Redis outbox and its worker with default settings) in a
+  child process; the core (\`bench/core-server.ts\`, per-subject limit 1,000,000/min) in another, with real Redis and
+  PostgreSQL on this machine; replies go to the Cloud API fake of the behaviour suite (\`test/support/fake-graph.ts\`,
+  which checks path, token and body as the Graph API does) in a third child. "Replies delivered" counts what the sink
+  accepted for the row's webhooks answered 200 (warm-up included), waiting up to ${DRAIN_TIMEOUT_MS / 1000} s after the load for the
+  outbox to drain.
+- bare: a Koa app in a child process whose one handler reads the raw body, checks the HMAC with the gateway's own
+  \`verifyHubSignature\` (timingSafeEqual) and answers 200.
 - CPU µs/req is each process's CPU time from the row's start to the end of its drain over every request sent (warm-up
   included); Redis and PostgreSQL are their whole servers. Machine busy is the share of all cores used during the load.
 - The machine is shared and every process (client, gateway, core, Redis, PostgreSQL, sink) runs on the same

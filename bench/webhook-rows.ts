@@ -1,29 +1,43 @@
 import { performance } from "node:perf_hooks";
+import type { BenchChannelName, ProviderName } from "./bench-identities.js";
 import type { ChildServer } from "./child-server.js";
 import { type LoadResult, runClosedLoop } from "./load.js";
 import { cpuMsBetween, machineTicks, namedProcessesCpuMs } from "./process-cpu.js";
-import { createWebhookLoad } from "./webhook-client.js";
+import { createWebhookLoad, type RequestSource } from "./webhook-client.js";
 
 /**
- * One row of the webhook benchmark: a closed loop of signed webhooks against one target at one
- * number of connections, the CPU every process involved spent on it, and, for the gateway, the
- * replies the Graph API sink received once the outbox drained.
+ * One row of the webhook benchmark: a closed loop of one channel's signed requests against one
+ * target at one number of connections, the CPU every process involved spent on it, and, for the
+ * gateway, the replies its channel's send API (or the web chat's mailbox) received once the
+ * outbox drained.
  */
 
 /** Longest wait after the load for the outbox to deliver every reply it owes (issue 4, item 7). */
 export const DRAIN_TIMEOUT_MS = 30_000;
 
-/** The processes of one run. `core` and `sink` are absent for the bare handler. */
+/** Where a channel's replies arrive: a provider fake of the sink child, or the web chat's mailbox. */
+export interface ReplySink {
+  /** What has arrived so far. */
+  counts(): Promise<SinkCounts>;
+  /** CPU time the receiver has used so far, in ms; NaN when it is no process of its own. */
+  cpuMs(): number;
+}
+
+/** The processes of one row and its requests. `core` and `sink` are absent for the bare handler. */
 export interface WebhookTarget {
   readonly name: "bare" | "gateway";
+  /** The channel whose requests the row sends (bench/channel-sources.ts). */
+  readonly channel: BenchChannelName;
   readonly server: ChildServer;
+  /** A fresh source of the channel's requests, made before the row's load starts. */
+  source(): Promise<RequestSource>;
   readonly core?: ChildServer;
-  readonly sink?: ChildServer;
+  readonly sink?: ReplySink;
 }
 
 /** What the sink received for one gateway row. */
 export interface Delivery {
-  /** Requests answered 200, warm-up included: each owes one reply. */
+  /** Requests accepted (2xx), warm-up included: each owes one reply. */
   readonly expected: number;
   /** Replies the sink accepted for this row by the end of the drain wait. */
   readonly delivered: number;
@@ -38,12 +52,15 @@ export interface Delivery {
 /** One measured (target, connections) pair; CPU figures are µs per request sent, warm-up included. */
 export interface WebhookRow {
   readonly target: WebhookTarget["name"];
+  readonly channel: BenchChannelName;
   readonly connections: number;
+  /** Size of the row's first request body, in bytes. */
+  readonly bodyBytes: number;
   readonly result: LoadResult;
   readonly serverCpuUs: number;
   /** The core child's CPU, for the gateway; NaN for the bare handler. */
   readonly coreCpuUs: number;
-  /** The Graph API sink child's CPU, for the gateway; NaN for the bare handler. */
+  /** The send API sink child's CPU, for the gateway; NaN for the bare handler and the web chat. */
   readonly sinkCpuUs: number;
   /** redis-server and every postgres process, whoever they served. */
   readonly redisCpuUs: number;
@@ -62,10 +79,11 @@ export async function measureRow(
   connections: number,
   timing: { warmupMs: number; durationMs: number },
 ): Promise<WebhookRow> {
+  const source = await target.source();
   const before = cpuSnapshot(target);
-  const sinkBefore = target.sink ? await sinkCounts(target.sink) : undefined;
+  const sinkBefore = target.sink ? await target.sink.counts() : undefined;
   const ticks = machineTicks();
-  const load = createWebhookLoad(target.server.port, connections);
+  const load = createWebhookLoad(target.server.port, connections, source);
   let result: LoadResult;
   try {
     result = await runClosedLoop(load.call, { concurrency: connections, ...timing });
@@ -82,7 +100,9 @@ export async function measureRow(
     (cpuMsBetween(before[key], after[key]) * 1000) / result.sent;
   return {
     target: target.name,
+    channel: target.channel,
     connections,
+    bodyBytes: source(0).body.length,
     result,
     serverCpuUs: perRequest("server"),
     coreCpuUs: target.core ? perRequest("core") : Number.NaN,
@@ -116,17 +136,24 @@ function cpuSnapshot(target: WebhookTarget): CpuSnapshot {
   };
 }
 
-/** The sink's counters (bench/graph-sink-server.ts). */
+/** What a sink has received since it started (bench/provider-sink-server.ts, bench/mailbox-sink.ts). */
 export interface SinkCounts {
+  /** Replies accepted. */
   readonly delivered: number;
+  /** Accepted replies whose text is a balance: the answer every bench message should get. */
   readonly balance: number;
+  /** Accepted replies with any other text (a refusal such as "You are sending messages faster…"). */
   readonly other: number;
+  /** Requests that reached the sink and were not accepted (wrong token, body or path). */
   readonly refused: number;
 }
 
-/** Reads the sink's counters through the child protocol. */
-export async function sinkCounts(sink: ChildServer): Promise<SinkCounts> {
-  return (await sink.stats()) as unknown as SinkCounts;
+/** The replies of `channel` as the sink child's provider fake for it counts them. */
+export function providerSink(sink: ChildServer, channel: ProviderName): ReplySink {
+  return {
+    counts: async () => (await sink.stats())[channel] as SinkCounts,
+    cpuMs: () => sink.cpuMs(),
+  };
 }
 
 /**
@@ -134,16 +161,16 @@ export async function sinkCounts(sink: ChildServer): Promise<SinkCounts> {
  * passed; then reports what arrived.
  */
 export async function awaitDelivery(
-  sink: ChildServer,
+  sink: ReplySink,
   before: SinkCounts,
   expected: number,
 ): Promise<Delivery> {
   const started = performance.now();
-  const atEnd = await sinkCounts(sink);
+  const atEnd = await sink.counts();
   let now = atEnd;
   while (now.delivered - before.delivered < expected && performance.now() - started < DRAIN_TIMEOUT_MS) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    now = await sinkCounts(sink);
+    now = await sink.counts();
   }
   return {
     expected,

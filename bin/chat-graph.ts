@@ -1,49 +1,69 @@
-import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 
-/** A reply as the Graph API stand-in received it from the gateway. */
+/** A choice under a reply: what a tap carries back (button id, payload, callback_data) and its label. */
+export interface DeliveredChoice {
+  readonly id: string;
+  readonly title: string;
+  /** WhatsApp only: a reply button or a list row, whose taps come back in different shapes. */
+  readonly kind?: "button" | "row";
+}
+
+/** A message the gateway delivered to the provider stand-in, as the customer's phone would show it. */
 export interface DeliveredReply {
   readonly to: string;
   readonly text: string;
-  /** Choices of an interactive message: its button or list-row ids and titles. */
-  readonly choices: readonly { id: string; title: string }[];
+  /** The buttons or quick replies under it; none on SMS, whose menus are part of the text. */
+  readonly choices: readonly DeliveredChoice[];
 }
 
-/** Options of startGraphStandIn. */
-export interface GraphStandInOptions {
+/** One call the gateway made to the provider's API. */
+export interface ProviderCall {
+  readonly method: string;
+  /** Path and query, as requested. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** How the provider answers a call, and the message it delivered, if the call sent one. */
+export interface ProviderAnswer {
+  readonly status: number;
+  readonly json: unknown;
+  readonly delivered?: DeliveredReply;
+}
+
+/** A provider's send API as `teller chat` plays it: a pure function of the call. */
+export type ProviderApi = (call: ProviderCall) => ProviderAnswer;
+
+/** Options of startProviderStandIn. */
+export interface ProviderStandInOptions {
   readonly port: number;
-  readonly phoneNumberId: string;
-  readonly accessToken: string;
+  readonly api: ProviderApi;
   readonly onReply: (reply: DeliveredReply) => void;
 }
 
 /**
- * A local stand-in for the Graph API messages endpoint, for `teller chat`: it takes what the
- * gateway sends to POST /<version>/<phone-number-id>/messages, checks the bearer token as the real
- * API would, and hands each message to `onReply`.
+ * A local stand-in for a provider's send API (the Graph API, Telegram's Bot API, Twilio's
+ * Messages API), for `teller chat`: the gateway's outbox posts there because every development
+ * *_API_BASE_URL points at 127.0.0.1:3999. `api` checks each call as the real API would (path,
+ * credentials, body) and answers in the provider's shape, so the gateway's own send code is what
+ * runs; each delivered message is handed to `onReply`.
  */
-export function startGraphStandIn(options: GraphStandInOptions): Promise<Server> {
-  const path = new RegExp(`^/v\\d+\\.\\d+/${options.phoneNumberId}/messages$`);
+export function startProviderStandIn(options: ProviderStandInOptions): Promise<Server> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const answer = (status: number, body: object) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify(body));
+      const call = {
+        method: req.method ?? "GET",
+        url: req.url ?? "/",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
       };
-      if (req.method !== "POST" || !path.test(req.url ?? ""))
-        return answer(404, graphError(100, "Unknown path"));
-      if (req.headers.authorization !== `Bearer ${options.accessToken}`)
-        return answer(401, graphError(190, "Invalid token"));
-      const reply = toReply(Buffer.concat(chunks).toString("utf8"));
-      if (!reply) return answer(400, graphError(100, "Invalid parameter"));
-      options.onReply(reply);
-      answer(200, {
-        messaging_product: "whatsapp",
-        contacts: [{ input: reply.to, wa_id: reply.to.slice(1) }],
-        messages: [{ id: `wamid.${randomBytes(12).toString("base64url")}` }],
-      });
+      const answer = options.api(call);
+      if (answer.delivered) options.onReply(answer.delivered);
+      res.writeHead(answer.status, { "content-type": "application/json" });
+      res.end(JSON.stringify(answer.json));
     });
   });
   return new Promise((resolve, reject) => {
@@ -52,40 +72,14 @@ export function startGraphStandIn(options: GraphStandInOptions): Promise<Server>
   });
 }
 
-interface SendBody {
-  to?: string;
-  type?: string;
-  text?: { body?: string };
-  interactive?: {
-    body?: { text?: string };
-    action?: {
-      buttons?: { reply?: { id?: string; title?: string } }[];
-      sections?: { rows?: { id?: string; title?: string }[] }[];
-    };
-  };
-}
-
-function toReply(raw: string): DeliveredReply | undefined {
+/** Parses a JSON body; undefined when it is not a JSON object, which every API refuses. */
+export function jsonObject(body: string): Record<string, unknown> | undefined {
   try {
-    const body = JSON.parse(raw) as SendBody;
-    if (typeof body.to !== "string") return undefined;
-    if (body.type === "text" && typeof body.text?.body === "string")
-      return { to: body.to, text: body.text.body, choices: [] };
-    if (body.type !== "interactive") return undefined;
-    const action = body.interactive?.action;
-    const buttons = (action?.buttons ?? []).map((b) => ({
-      id: b.reply?.id ?? "",
-      title: b.reply?.title ?? "",
-    }));
-    const rows = (action?.sections ?? [])
-      .flatMap((s) => s.rows ?? [])
-      .map((r) => ({ id: r.id ?? "", title: r.title ?? "" }));
-    return { to: body.to, text: body.interactive?.body?.text ?? "", choices: [...buttons, ...rows] };
+    const value: unknown = JSON.parse(body);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
-}
-
-function graphError(code: number, message: string) {
-  return { error: { message, type: "OAuthException", code, fbtrace_id: "teller-chat" } };
 }

@@ -77,8 +77,8 @@ Chat as ${customer.displayName} over WhatsApp (in another terminal); one-time co
     what is my balance?
     add payee Sam ${payee.account.id}     then 1 (Confirm) and the 6-digit code
     send 25 EUR to Sam                  then 1 (Confirm) and the code
-Link another number to ${customer.displayName}'s profile (Telegram, web and others link the same way):
-  npx teller chat --from +447700900999
+Link another chat to ${customer.displayName}'s profile, on any channel:
+  npx teller chat --from +447700900999            (or --channel telegram|messenger|instagram|twilio)
     link my account                     then ${customer.id} and the code
 
 Or ask the core directly:

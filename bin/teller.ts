@@ -16,8 +16,10 @@ commands:
   dev                          core on embedded defaults, with a demo customer (what \`make run\` starts)
   core                         the core service: gRPC on CORE_PORT, Connect and gRPC-Web on CONNECT_PORT
   gateways                     channel webhooks on GATEWAY_PORT (all channels, or those in GATEWAYS=)
-  chat [--from +E164]          chat as a WhatsApp user with a running gateway (default: the demo customer)
-       [--gateway URL] [--graph-port N]
+  chat [--channel NAME]        chat with a running gateway as a customer of a channel would: whatsapp
+       [--from ID]             (default), messenger, instagram, telegram or twilio; --from is the sender
+       [--gateway URL]         in the channel's terms (E.164 on whatsapp and twilio, default the demo
+       [--graph-port N]        customer; a PSID, IGSID or chat id, default a made-up one)
   telegram set-webhook         register PUBLIC_BASE_URL/webhooks/telegram with Telegram (TELEGRAM_*)
   token --scopes a,b [--ttl 1h] print a service JWT signed with the development key
   audit verify                 recompute the audit trail's hash chain; exit 1 at the first broken entry
@@ -37,9 +39,15 @@ async function main(argv: string[]): Promise<number> {
     case "chat": {
       const { values } = parseArgs({
         args: rest,
-        options: { from: { type: "string" }, gateway: { type: "string" }, "graph-port": { type: "string" } },
+        options: {
+          channel: { type: "string" },
+          from: { type: "string" },
+          gateway: { type: "string" },
+          "graph-port": { type: "string" },
+        },
       });
       return runChat(process.env, {
+        channel: values.channel,
         from: values.from,
         gateway: values.gateway,
         graphPort: values["graph-port"],

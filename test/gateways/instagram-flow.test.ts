@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import request from "supertest";
 import { loadGatewayConfig } from "../../gateways/config.js";
 import type { CoreConversation, CoreMessage } from "../../gateways/core-client-port.js";
 import { createGateways, type Gateways } from "../../gateways/main.js";
@@ -7,28 +6,16 @@ import { INSTAGRAM, MESSENGER } from "../../gateways/messenger/meta-channel.js";
 import { metaWebhookBody, signedMetaRequest } from "../../gateways/messenger/simulate.js";
 import { systemClock } from "../../lib/clock.js";
 import { createLogger } from "../../lib/logger.js";
-import type { ChannelHarness, InboundRequest } from "../support/channels/harness.js";
+import type { ChannelHarness } from "../support/channels/harness.js";
 import { createInstagramHarness } from "../support/channels/instagram.js";
 import { createMessengerHarness } from "../support/channels/messenger.js";
 import { createTestKeys } from "../support/core.js";
 import { type GatewayRig, startGatewayRig } from "../support/gateway.js";
+import { deliver, outboxDrained } from "../support/gateway-delivery.js";
 import { createTestRedis, type TestRedis } from "../support/redis.js";
 import { seedCustomer } from "../support/seed.js";
 
 const ADA_PHONE = "+447700900321";
-
-function deliver(gw: Gateways, req: InboundRequest) {
-  const call = request(gw.app.callback());
-  const pending = req.method === "GET" ? call.get(req.path) : call.post(req.path);
-  for (const [name, value] of Object.entries(req.headers)) pending.set(name, value);
-  return req.body === undefined ? pending : pending.send(req.body);
-}
-
-async function drained(gw: Gateways): Promise<void> {
-  for (let i = 0; i < 1_000 && (await gw.outbox.depth()) > 0; i++)
-    await new Promise((r) => setTimeout(r, 10));
-  expect(await gw.outbox.depth(), "outbox drained").to.equal(0);
-}
 
 describe("Instagram and Messenger side by side (real core, Redis and PostgreSQL)", () => {
   let rig: GatewayRig;
@@ -67,7 +54,7 @@ describe("Instagram and Messenger side by side (real core, Redis and PostgreSQL)
     // The same person's Messenger PSID is another chat: not linked by the Instagram link.
     expect((await deliver(gw, messenger.text(messenger.newUser(), "balance"))).status).to.equal(200);
     expect((await messenger.waitForReplies(1))[0]?.text).to.include("link my account");
-    await drained(gw);
+    await outboxDrained(gw);
     expect(instagram.replies).to.have.length(4);
   });
 
@@ -84,7 +71,7 @@ describe("Instagram and Messenger side by side (real core, Redis and PostgreSQL)
       path: INSTAGRAM.path,
     };
     expect((await deliver(gw, pageObject)).status).to.equal(200);
-    await drained(gw);
+    await outboxDrained(gw);
     expect(instagram.replies).to.deep.equal([]);
     expect(messenger.replies).to.deep.equal([]);
   });
@@ -140,7 +127,7 @@ describe("Instagram long replies", () => {
     const hook = instagram.text(igsid, "last 40 payments");
     expect((await deliver(gw, hook)).status).to.equal(200);
     expect((await deliver(gw, hook)).status).to.equal(200);
-    await drained(gw);
+    await outboxDrained(gw);
     const parts = instagram.replies;
     expect(parts.length).to.be.greaterThan(1);
     for (const part of parts) expect(Buffer.byteLength(part.text)).to.be.at.most(1000);

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import request from "supertest";
 import { NOT_A_CUSTOMER } from "../../core/domain/dialog/replies.js";
 import type { Gateways } from "../../gateways/main.js";
 import { MESSENGER } from "../../gateways/messenger/meta-channel.js";
@@ -9,25 +8,11 @@ import type { ChannelHarness, InboundRequest, ProviderReply } from "../support/c
 import { createInstagramHarness } from "../support/channels/instagram.js";
 import { createMessengerHarness } from "../support/channels/messenger.js";
 import { type GatewayRig, startGatewayRig } from "../support/gateway.js";
+import { deliver, outboxDrained } from "../support/gateway-delivery.js";
 import { seedCustomer } from "../support/seed.js";
 
 const ADA_PHONE = "+447700900321";
 const SAM_PHONE = "+447700900654";
-
-/** Posts a provider request to the gateway as Meta would. */
-function deliver(gw: Gateways, req: InboundRequest) {
-  const call = request(gw.app.callback());
-  const pending = req.method === "GET" ? call.get(req.path) : call.post(req.path);
-  for (const [name, value] of Object.entries(req.headers)) pending.set(name, value);
-  return req.body === undefined ? pending : pending.send(req.body);
-}
-
-/** Waits until the outbox is empty, i.e. every stored reply reached the fake Send API. */
-async function drained(gw: Gateways): Promise<void> {
-  for (let i = 0; i < 1_000 && (await gw.outbox.depth()) > 0; i++)
-    await new Promise((r) => setTimeout(r, 10));
-  expect(await gw.outbox.depth(), "outbox drained").to.equal(0);
-}
 
 describe("Messenger webhook → core → outbox → Send API (real Redis and PostgreSQL)", () => {
   let rig: GatewayRig;
@@ -40,7 +25,7 @@ describe("Messenger webhook → core → outbox → Send API (real Redis and Pos
   const say = async (req: InboundRequest): Promise<ProviderReply[]> => {
     const before = harness.replies.length;
     expect((await deliver(gw, req)).status).to.equal(200);
-    await drained(gw);
+    await outboxDrained(gw);
     return harness.replies.slice(before);
   };
   const only = (replies: ProviderReply[]): ProviderReply => {
@@ -172,7 +157,7 @@ describe("Messenger webhook → core → outbox → Send API (real Redis and Pos
     }
     const metrics = await gw.metrics.registry.metrics();
     expect(metrics).to.match(/teller_webhook_signature_failures_total\{channel="messenger"[^}]*\} 3/);
-    await drained(gw);
+    await outboxDrained(gw);
     expect(harness.replies).to.have.length(0);
   });
 
@@ -198,7 +183,7 @@ describe("Messenger webhook → core → outbox → Send API (real Redis and Pos
       "To link this chat to",
       "Cancelled. Nothing w",
     ]);
-    await drained(gw);
+    await outboxDrained(gw);
     expect(harness.replies).to.have.length(3);
   });
 

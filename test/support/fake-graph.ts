@@ -1,7 +1,14 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import {
+  answerJson,
+  createFailureScript,
+  createInbox,
+  type FakeServer,
+  isJsonRequest,
+  readJson,
+  startFakeServer,
+} from "./fake-http.js";
 
 /** What the fake needs to know to check requests as the Graph API would. */
 export interface FakeGraphOptions {
@@ -35,21 +42,15 @@ export type FakeGraphFailure =
   | { status: number; code?: number; retryAfter?: number | string }
   | { hang: true };
 
-/** A running fake Graph API. */
-export interface FakeGraph {
-  /** "http://127.0.0.1:<port>", to pass as the sender's apiBaseUrl. */
-  readonly baseUrl: string;
+/** A running fake Graph API; its baseUrl is the sender's apiBaseUrl. */
+export interface FakeGraph extends FakeServer {
   readonly received: ReceivedMessage[];
-  /** Every request that reached the server, accepted or not. */
-  requestCount(): number;
   /** Queues failures, answered one per request before the request is checked further. */
   failNext(failures: readonly FakeGraphFailure[]): void;
   /** Resolves with `received` once it holds at least `n` messages; rejects after `timeoutMs`. */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
-  close(): Promise<void>;
 }
 
-const BODY_LIMIT = 1024 * 1024;
 const title = (max: number) => z.string().min(1).max(max);
 const id = (max: number) => z.string().min(1).max(max);
 const base = {
@@ -99,14 +100,8 @@ const messageBody = z.discriminatedUnion("type", [textMessage, interactiveMessag
  * passing against itself; it records accepted messages and plays scripted failures.
  */
 export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGraph> {
-  const received: ReceivedMessage[] = [];
-  const failures: FakeGraphFailure[] = [];
-  const waiters = new Set<() => void>();
-  let requests = 0;
-  const server = createServer((req, res) => {
-    requests++;
-    handle(req, res).catch(() => answerError(res, 500, 1, "fake graph failure"));
-  });
+  const inbox = createInbox<ReceivedMessage>("fake graph");
+  const failures = createFailureScript<FakeGraphFailure>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "POST" || req.url !== `/${options.version}/${options.phoneNumberId}/messages`) {
@@ -115,18 +110,14 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     if (req.headers.authorization !== `Bearer ${options.token}`) {
       return answerError(res, 401, 190, "Invalid OAuth access token");
     }
-    const failure = failures.shift();
-    if (failure !== undefined && "hang" in failure) return; // Never answered; close() ends it.
-    if (failure !== undefined) return answerFailure(res, failure);
-    if (!String(req.headers["content-type"]).startsWith("application/json")) {
-      return answerError(res, 400, 100, "Content-Type must be application/json");
-    }
-    const parsed = messageBody.safeParse(parseJson(await readBody(req)));
+    if (failures.play((failure) => answerFailure(res, failure))) return;
+    if (!isJsonRequest(req)) return answerError(res, 400, 100, "Content-Type must be application/json");
+    const parsed = messageBody.safeParse(await readJson(req));
     if (!parsed.success) return answerError(res, 400, 100, "Invalid parameter");
     const message = parsed.data;
     const choices = message.type === "text" ? [] : choicesOf(message.interactive);
     if (message.type === "interactive" && !unique(choices)) return answerError(res, 400, 100, "Duplicate");
-    received.push({
+    inbox.add({
       to: message.to,
       type: message.type,
       text: message.type === "text" ? message.text.body : message.interactive.body.text,
@@ -136,57 +127,21 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       authorization: req.headers.authorization,
       body: message,
     });
-    for (const wake of waiters) wake();
-    const wamid = `wamid.FAKE${received.length}`;
-    answer(res, 200, {
+    const wamid = `wamid.FAKE${inbox.items.length}`;
+    answerJson(res, 200, {
       messaging_product: "whatsapp",
       contacts: [{ input: message.to }],
       messages: [{ id: wamid }],
     });
   }
 
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
+  const server = await startFakeServer(handle, (res) => answerError(res, 500, 1, "fake graph failure"));
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    received,
-    requestCount: () => requests,
-    failNext: (list) => {
-      failures.push(...list);
-    },
-    waitFor: (n, timeoutMs = 5_000) => waitFor(received, waiters, n, timeoutMs),
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, "close");
-    },
+    ...server,
+    received: inbox.items,
+    failNext: (list) => failures.push(...list),
+    waitFor: inbox.waitFor,
   };
-}
-
-function waitFor(
-  received: ReceivedMessage[],
-  waiters: Set<() => void>,
-  n: number,
-  timeoutMs: number,
-): Promise<ReceivedMessage[]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (received.length < n) return;
-      cleanup();
-      resolve(received);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`fake graph: ${received.length} of ${n} messages after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      waiters.delete(check);
-    };
-    waiters.add(check);
-    check();
-  });
 }
 
 function choicesOf(
@@ -214,30 +169,5 @@ function answerFailure(
 
 function answerError(res: ServerResponse, status: number, code: number, message: string): void {
   const error = { message: `(#${code}) ${message}`, type: "OAuthException", code, fbtrace_id: "FAKE" };
-  answer(res, status, { error });
-}
-
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new Error("body too large");
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  answerJson(res, status, { error });
 }

@@ -1,8 +1,15 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import {
+  answerJson,
+  createFailureScript,
+  createInbox,
+  type FakeServer,
+  isJsonRequest,
+  readJson,
+  startFakeServer,
+} from "./fake-http.js";
 
 /** What the fake needs to know to check requests as the Send API would. */
 export interface FakeSendApiOptions {
@@ -40,21 +47,15 @@ export type FakeSendFailure =
   | { status: number; code?: number; transient?: boolean; retryAfter?: number | string }
   | { hang: true };
 
-/** A running fake Send API. */
-export interface FakeSendApi {
-  /** "http://127.0.0.1:<port>", to pass as the sender's apiBaseUrl. */
-  readonly baseUrl: string;
+/** A running fake Send API; its baseUrl is the sender's apiBaseUrl. */
+export interface FakeSendApi extends FakeServer {
   readonly received: SentMessage[];
-  /** Every request that reached the server, accepted or not. */
-  requestCount(): number;
   /** Queues failures, answered one per request after the path and token checks. */
   failNext(failures: readonly FakeSendFailure[]): void;
   /** Resolves with `received` once it holds at least `n` messages; rejects after `timeoutMs`. */
   waitFor(n: number, timeoutMs?: number): Promise<SentMessage[]>;
-  close(): Promise<void>;
 }
 
-const BODY_LIMIT = 1024 * 1024;
 // The limits of channels.md §2.3.
 const quickReply = z.object({
   content_type: z.literal("text"),
@@ -79,14 +80,8 @@ const sendBody = z.object({
  * accepted messages and plays scripted failures.
  */
 export async function startFakeSendApi(options: FakeSendApiOptions): Promise<FakeSendApi> {
-  const received: SentMessage[] = [];
-  const failures: FakeSendFailure[] = [];
-  const waiters = new Set<() => void>();
-  let requests = 0;
-  const server = createServer((req, res) => {
-    requests++;
-    handle(req, res).catch(() => answerError(res, 500, 2, "fake send api failure"));
-  });
+  const inbox = createInbox<SentMessage>("fake send api");
+  const failures = createFailureScript<FakeSendFailure>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
@@ -98,18 +93,14 @@ export async function startFakeSendApi(options: FakeSendApiOptions): Promise<Fak
     const proof = url.searchParams.get("appsecret_proof");
     if (proof !== null && !proofMatches(proof, options))
       return answerError(res, 400, 100, "Invalid appsecret_proof");
-    const failure = failures.shift();
-    if (failure !== undefined && "hang" in failure) return; // Never answered; close() ends it.
-    if (failure !== undefined) return answerFailure(res, failure);
-    if (!String(req.headers["content-type"]).startsWith("application/json")) {
-      return answerError(res, 400, 100, "Content-Type must be application/json");
-    }
-    const parsed = sendBody.safeParse(parseJson(await readBody(req)));
+    if (failures.play((failure) => answerFailure(res, failure))) return;
+    if (!isJsonRequest(req)) return answerError(res, 400, 100, "Content-Type must be application/json");
+    const parsed = sendBody.safeParse(await readJson(req));
     if (!parsed.success || !textFits(parsed.data.message.text, options.textLimit)) {
       return answerError(res, 400, 100, "Invalid parameter");
     }
     const { recipient, messaging_type, message } = parsed.data;
-    received.push({
+    inbox.add({
       to: recipient.id,
       messagingType: messaging_type,
       text: message.text,
@@ -119,52 +110,16 @@ export async function startFakeSendApi(options: FakeSendApiOptions): Promise<Fak
       proof: proof !== null,
       body: parsed.data,
     });
-    for (const wake of waiters) wake();
-    answer(res, 200, { recipient_id: recipient.id, message_id: `m_FAKE${received.length}` });
+    answerJson(res, 200, { recipient_id: recipient.id, message_id: `m_FAKE${inbox.items.length}` });
   }
 
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
+  const server = await startFakeServer(handle, (res) => answerError(res, 500, 2, "fake send api failure"));
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    received,
-    requestCount: () => requests,
-    failNext: (list) => {
-      failures.push(...list);
-    },
-    waitFor: (n, timeoutMs = 5_000) => waitFor(received, waiters, n, timeoutMs),
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, "close");
-    },
+    ...server,
+    received: inbox.items,
+    failNext: (list) => failures.push(...list),
+    waitFor: inbox.waitFor,
   };
-}
-
-function waitFor(
-  received: SentMessage[],
-  waiters: Set<() => void>,
-  n: number,
-  timeoutMs: number,
-): Promise<SentMessage[]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (received.length < n) return;
-      cleanup();
-      resolve(received);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`fake send api: ${received.length} of ${n} messages after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      waiters.delete(check);
-    };
-    waiters.add(check);
-    check();
-  });
 }
 
 /** Messenger counts characters (we count UTF-16 units, never fewer); Instagram counts UTF-8 bytes. */
@@ -205,30 +160,5 @@ function answerError(res: ServerResponse, status: number, code: number, message:
     is_transient: transient,
     fbtrace_id: "FAKE",
   };
-  answer(res, status, { error });
-}
-
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new Error("body too large");
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  answerJson(res, status, { error });
 }

@@ -1,7 +1,14 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import {
+  answerJson,
+  createFailureScript,
+  createInbox,
+  type Hang,
+  isJsonRequest,
+  readJson,
+  startFakeServer,
+} from "./fake-http.js";
 
 /** One sendMessage the fake accepted, in arrival order. */
 export interface TelegramSent {
@@ -36,7 +43,6 @@ export interface FakeTelegram {
   close(): Promise<void>;
 }
 
-const BODY_LIMIT = 1024 * 1024;
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 const button = z.object({
   text: z.string().min(1),
@@ -75,33 +81,26 @@ const setWebhook = z.object({
  * parameters }` envelope, records what it accepted and plays scripted sendMessage failures.
  */
 export async function startFakeTelegram(options: { token: string }): Promise<FakeTelegram> {
-  const sent: TelegramSent[] = [];
+  const inbox = createInbox<TelegramSent>("fake telegram");
   const callbackAnswers: string[] = [];
   const webhooks: Record<string, unknown>[] = [];
-  const failures: ({ status: number; retryAfter: number } | "hang")[] = [];
-  const waiters = new Set<() => void>();
+  const failures = createFailureScript<{ status: number; retryAfter: number } | Hang>();
   let attempts = 0;
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => fail(res, 500, "Internal Server Error"));
-  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? "");
     if (req.method !== "POST" || match === null) return fail(res, 404, "Not Found");
     if (match[1] !== options.token) return fail(res, 401, "Unauthorized");
     const method = match[2];
-    if (!String(req.headers["content-type"]).startsWith("application/json"))
-      return fail(res, 400, "Bad Request: expected a JSON body");
-    const json = parseJson(await readBody(req));
+    if (!isJsonRequest(req)) return fail(res, 400, "Bad Request: expected a JSON body");
+    const json = await readJson(req);
     if (method === "sendMessage") {
       attempts++;
-      const failure = failures.shift();
-      if (failure === "hang") return; // Never answered; close() ends it.
-      if (failure !== undefined) return fail(res, failure.status, "scripted failure", failure.retryAfter);
+      if (failures.play((f) => fail(res, f.status, "scripted failure", f.retryAfter))) return;
       const parsed = sendMessage.safeParse(json);
       if (!parsed.success) return fail(res, 400, `Bad Request: ${parsed.error.issues[0]?.message}`);
       const keyboard = parsed.data.reply_markup?.inline_keyboard ?? [];
-      sent.push({
+      inbox.add({
         chatId: parsed.data.chat_id,
         text: parsed.data.text,
         choices: keyboard.flat().map((b) => ({ id: b.callback_data, title: b.text })),
@@ -109,9 +108,8 @@ export async function startFakeTelegram(options: { token: string }): Promise<Fak
         userAgent: req.headers["user-agent"],
         body: json as Record<string, unknown>,
       });
-      for (const wake of waiters) wake();
       return ok(res, {
-        message_id: sent.length,
+        message_id: inbox.items.length,
         date: Math.floor(Date.now() / 1000),
         text: parsed.data.text,
       });
@@ -132,52 +130,24 @@ export async function startFakeTelegram(options: { token: string }): Promise<Fak
     return fail(res, 404, "Not Found: method not found");
   }
 
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
+  const server = await startFakeServer(handle, (res) => fail(res, 500, "Internal Server Error"));
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    sent,
+    baseUrl: server.baseUrl,
+    sent: inbox.items,
     callbackAnswers,
     webhooks,
     sendAttempts: () => attempts,
     failNext: (status, count, retryAfter = 1) => {
       for (let i = 0; i < count; i++) failures.push({ status, retryAfter });
     },
-    hangNext: () => {
-      failures.push("hang");
-    },
-    waitFor: (n, timeoutMs = 5_000) => waitFor(sent, waiters, n, timeoutMs),
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, "close");
-    },
+    hangNext: () => failures.push({ hang: true }),
+    waitFor: inbox.waitFor,
+    close: server.close,
   };
 }
 
-function waitFor<T>(list: T[], waiters: Set<() => void>, n: number, timeoutMs: number): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (list.length < n) return;
-      cleanup();
-      resolve(list);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`fake telegram: ${list.length} of ${n} messages after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      waiters.delete(check);
-    };
-    waiters.add(check);
-    check();
-  });
-}
-
 function ok(res: ServerResponse, result: unknown, description?: string): void {
-  answer(res, 200, { ok: true, result, ...(description ? { description } : {}) });
+  answerJson(res, 200, { ok: true, result, ...(description ? { description } : {}) });
 }
 
 /** Telegram's error envelope; 429 says how long to wait in `parameters.retry_after`. */
@@ -188,30 +158,5 @@ function fail(res: ServerResponse, status: number, description: string, retryAft
     body.parameters = { retry_after: retryAfter ?? 1 };
   }
   if (status === 403) body.description = "Forbidden: bot was blocked by the user";
-  answer(res, status, body);
-}
-
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new Error("body too large");
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  answerJson(res, status, body);
 }

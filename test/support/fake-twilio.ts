@@ -1,5 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  answerJson,
+  createFailureScript,
+  createInbox,
+  type FakeServer,
+  readBody,
+  startFakeServer,
+} from "./fake-http.js";
 
 /** One message the fake accepted. */
 export interface FakeTwilioMessage {
@@ -15,8 +22,7 @@ export interface FakeTwilioDelivery extends FakeTwilioMessage {
 }
 
 /** A local stand-in for Twilio's Messages API, for TWILIO_API_BASE_URL in tests. */
-export interface FakeTwilio {
-  readonly baseUrl: string;
+export interface FakeTwilio extends FakeServer {
   readonly messages: FakeTwilioMessage[];
   /** The same messages, with their authorization and User-Agent headers. */
   readonly deliveries: FakeTwilioDelivery[];
@@ -30,15 +36,12 @@ export interface FakeTwilio {
   failNext(status: number, count?: number, options?: { code?: number; retryAfter?: number }): void;
   /** Makes `to` an opted-out recipient: sends to it answer 400 with code 21610, as after STOP. */
   optOut(to: string): void;
-  /** Every request that reached the fake, accepted or not. */
-  requestCount(): number;
   /** Resolves with `messages` once it holds at least `n`; rejects after `timeoutMs`. */
   waitFor(n: number, timeoutMs?: number): Promise<FakeTwilioMessage[]>;
-  close(): Promise<void>;
 }
 
 /** The Messages API's Body limit (channels.md §4.6); Twilio refuses longer bodies with 21617. */
-const BODY_LIMIT = 1600;
+const TEXT_LIMIT = 1600;
 const ADDRESS = /^(whatsapp:)?\+[1-9][0-9]{7,14}$/;
 
 /**
@@ -49,34 +52,22 @@ const ADDRESS = /^(whatsapp:)?\+[1-9][0-9]{7,14}$/;
  * 401 (20003) on bad credentials, 404 on another path, 400 with Twilio's error code otherwise.
  */
 export async function startFakeTwilio(accountSid: string, authToken: string): Promise<FakeTwilio> {
-  const messages: FakeTwilioMessage[] = [];
+  const inbox = createInbox<FakeTwilioMessage>("fake twilio");
   const deliveries: FakeTwilioDelivery[] = [];
-  const scripted: { status: number; code?: number; retryAfter?: number }[] = [];
+  const scripted = createFailureScript<{ status: number; code?: number; retryAfter?: number }>();
   const optedOut = new Set<string>();
-  const waiters = new Set<() => void>();
   let failure: number | undefined;
-  let requests = 0;
   const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
-  const server: Server = createServer(async (req, res) => {
-    requests++;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = new URLSearchParams(await readBody(req));
-    const answer = (status: number, json: object, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(json));
-    };
-    const refuse = (status: number, code: number, message: string) =>
-      answer(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
     if (req.method !== "POST" || req.url !== `/2010-04-01/Accounts/${accountSid}/Messages.json`) {
-      return refuse(404, 20404, "not found");
+      return refuse(res, 404, 20404, "not found");
     }
-    if (req.headers.authorization !== expectedAuth) return refuse(401, 20003, "Authenticate");
-    if (failure !== undefined) return answer(failure, { code: 20500, message: "failure", status: failure });
-    const next = scripted.shift();
-    if (next !== undefined) {
-      const code = next.code ?? (next.status === 429 ? 20429 : next.status >= 500 ? 20500 : 21211);
-      const headers: Record<string, string> =
-        next.retryAfter === undefined ? {} : { "retry-after": String(next.retryAfter) };
-      return answer(next.status, { code, message: "scripted failure", status: next.status }, headers);
-    }
+    if (req.headers.authorization !== expectedAuth) return refuse(res, 401, 20003, "Authenticate");
+    if (failure !== undefined)
+      return answerJson(res, failure, { code: 20500, message: "failure", status: failure });
+    if (scripted.play((next) => answerScripted(res, next))) return;
     const [to, from, text] = [body.get("To"), body.get("From"), body.get("Body")];
     if (
       !req.headers["content-type"]?.startsWith("application/x-www-form-urlencoded") ||
@@ -84,33 +75,25 @@ export async function startFakeTwilio(accountSid: string, authToken: string): Pr
       !from ||
       !text
     ) {
-      return refuse(400, 21602, "Message body is required");
+      return refuse(res, 400, 21602, "Message body is required");
     }
-    if (!ADDRESS.test(to)) return refuse(400, 21211, "Invalid 'To' Phone Number");
+    if (!ADDRESS.test(to)) return refuse(res, 400, 21211, "Invalid 'To' Phone Number");
     if (to.startsWith("whatsapp:") !== from.startsWith("whatsapp:"))
-      return refuse(400, 63007, "Twilio could not find a Channel with the specified From address");
-    if (text.length > BODY_LIMIT)
-      return refuse(400, 21617, "The concatenated message body exceeds the 1600 character limit");
-    if (optedOut.has(to)) return refuse(400, 21610, "Attempt to send to unsubscribed recipient");
-    messages.push({ to, from, body: text });
-    deliveries.push({
-      to,
-      from,
-      body: text,
-      authorization: req.headers.authorization,
-      userAgent: req.headers["user-agent"],
-    });
-    for (const wake of waiters) wake();
-    answer(201, {
-      sid: `SM${"0".repeat(32 - String(messages.length).length)}${messages.length}`,
-      status: "queued",
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+      return refuse(res, 400, 63007, "Twilio could not find a Channel with the specified From address");
+    if (text.length > TEXT_LIMIT)
+      return refuse(res, 400, 21617, "The concatenated message body exceeds the 1600 character limit");
+    if (optedOut.has(to)) return refuse(res, 400, 21610, "Attempt to send to unsubscribed recipient");
+    const { authorization, "user-agent": userAgent } = req.headers;
+    deliveries.push({ to, from, body: text, authorization, userAgent });
+    inbox.add({ to, from, body: text });
+    const count = String(inbox.items.length);
+    answerJson(res, 201, { sid: `SM${count.padStart(32, "0")}`, status: "queued" });
+  }
+
+  const server = await startFakeServer(handle, (res) => refuse(res, 500, 20500, "fake twilio failure"));
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    messages,
+    ...server,
+    messages: inbox.items,
     deliveries,
     failWith: (status) => {
       failure = status;
@@ -121,43 +104,17 @@ export async function startFakeTwilio(accountSid: string, authToken: string): Pr
     optOut: (to) => {
       optedOut.add(to);
     },
-    requestCount: () => requests,
-    waitFor: (n, timeoutMs = 5_000) => waitFor(messages, waiters, n, timeoutMs),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    waitFor: inbox.waitFor,
   };
 }
 
-function waitFor(
-  messages: FakeTwilioMessage[],
-  waiters: Set<() => void>,
-  n: number,
-  timeoutMs: number,
-): Promise<FakeTwilioMessage[]> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (messages.length < n) return;
-      cleanup();
-      resolve(messages);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`fake twilio: ${messages.length} of ${n} messages after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      waiters.delete(check);
-    };
-    waiters.add(check);
-    check();
-  });
+function answerScripted(res: ServerResponse, next: { status: number; code?: number; retryAfter?: number }) {
+  const code = next.code ?? (next.status === 429 ? 20429 : next.status >= 500 ? 20500 : 21211);
+  if (next.retryAfter !== undefined) res.setHeader("retry-after", String(next.retryAfter));
+  answerJson(res, next.status, { code, message: "scripted failure", status: next.status });
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** Twilio's error envelope, with the docs link its API puts in every error. */
+function refuse(res: ServerResponse, status: number, code: number, message: string): void {
+  answerJson(res, status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 }
