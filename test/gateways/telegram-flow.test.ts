@@ -112,6 +112,8 @@ describe("Telegram webhook → core → outbox → Bot API", () => {
     const hello = tg.text(chat, "hi");
     expect((await deliver(hello)).status).to.equal(200);
     expect((await deliver(hello)).status).to.equal(200);
+    // The greeting first: `turn` counts replies from when it is called.
+    await tg.waitForReplies(1);
     await turn(tg.text(chat, "cancel"));
     expect(tg.replies.map((r) => r.text)).to.deep.equal([
       "Hello! How can I help you today?",
