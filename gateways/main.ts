@@ -7,23 +7,15 @@ import { createMetrics, type GatewayMetrics } from "../lib/metrics.js";
 import { createLimiter } from "../lib/rate-limit.js";
 import { createRedis } from "../lib/redis.js";
 import { createGatewayApp } from "./app.js";
-import type { ChannelRoute } from "./channel.js";
+import { createChannels } from "./channels.js";
 import type { GatewayConfig } from "./config.js";
 import { createCoreClient } from "./core-client.js";
 import type { CoreConversation } from "./core-client-port.js";
-import { INSTAGRAM, MESSENGER } from "./messenger/meta-channel.js";
-import { createMetaMessagingRoute } from "./messenger/routes.js";
-import { createMetaSender } from "./messenger/send.js";
 import { createMemoryOutbox } from "./outbox/memory-outbox.js";
-import type { Outbox, Sender } from "./outbox/outbox.js";
+import type { Outbox } from "./outbox/outbox.js";
 import type { OutboxQueue } from "./outbox/queue.js";
 import { createRedisOutbox } from "./outbox/redis-outbox.js";
 import { createOutboxWorker } from "./outbox/worker.js";
-import { createTelegramChannel } from "./telegram/channel.js";
-import { createTwilioChannel } from "./twilio/channel.js";
-import { createWebchatChannel } from "./webchat/channel.js";
-import { createWhatsAppRoute } from "./whatsapp/routes.js";
-import { createWhatsAppSender } from "./whatsapp/send.js";
 
 /** The User-Agent of every call to a channel's API: it names Teller and its version (issue 4). */
 export const USER_AGENT = "Teller/0.1.0 (+https://github.com/teller-bank/teller)";
@@ -92,80 +84,18 @@ export function createGateways(deps: GatewaysDeps): Gateways {
     },
   };
   metrics.setOutboxDepthSource(() => outbox.depth());
-  const routes: ChannelRoute[] = [];
-  const senders: Record<string, Sender> = {};
-  if (config.gateways.includes("whatsapp")) {
-    const onSignatureFailure = () => metrics.signatureFailures.inc({ channel: "whatsapp" });
-    routes.push(createWhatsAppRoute({ config: config.whatsapp, core, outbox, logger, onSignatureFailure }));
-    senders.whatsapp = createWhatsAppSender({
-      ...config.whatsapp,
-      timeoutMs: config.httpTimeoutMs,
-      userAgent: USER_AGENT,
-      fetch: deps.fetch,
-    });
-  }
-  if (config.gateways.includes("telegram")) {
-    const telegram = createTelegramChannel({
-      config: config.telegram,
-      core,
-      outbox,
-      logger,
-      redis,
-      keyPrefix: prefix,
-      timeoutMs: config.httpTimeoutMs,
-      userAgent: USER_AGENT,
-      fetch: deps.fetch,
-      onSignatureFailure: () => metrics.signatureFailures.inc({ channel: "telegram" }),
-    });
-    routes.push(telegram.route);
-    senders.telegram = telegram.sender;
-  }
-  for (const channel of [MESSENGER, INSTAGRAM]) {
-    if (!config.gateways.includes(channel.name)) continue;
-    const settings = config[channel.name];
-    const onSignatureFailure = () => metrics.signatureFailures.inc({ channel: channel.name });
-    routes.push(
-      createMetaMessagingRoute({ channel, config: settings, core, outbox, logger, onSignatureFailure }),
-    );
-    senders[channel.coreChannel] = createMetaSender({
-      channel,
-      ...settings,
-      timeoutMs: config.httpTimeoutMs,
-      userAgent: USER_AGENT,
-      fetch: deps.fetch,
-    });
-  }
-  if (config.gateways.includes("twilio")) {
-    const twilio = createTwilioChannel({
-      config: config.twilio,
-      core,
-      outbox,
-      logger,
-      clock,
-      redis,
-      keyPrefix: prefix,
-      timeoutMs: config.httpTimeoutMs,
-      userAgent: USER_AGENT,
-      fetch: deps.fetch,
-      onSignatureFailure: () => metrics.signatureFailures.inc({ channel: "twilio" }),
-    });
-    routes.push(twilio.route);
-    senders[twilio.senderName] = twilio.sender;
-  }
-  if (config.gateways.includes("web")) {
-    const web = createWebchatChannel({
-      config: config.web,
-      core,
-      outbox,
-      logger,
-      clock,
-      redis,
-      keyPrefix: prefix,
-      onSignatureFailure: () => metrics.signatureFailures.inc({ channel: "web" }),
-    });
-    routes.push(...web.routes);
-    senders.web = web.sender;
-  }
+  const { routes, senders } = createChannels(config, {
+    core,
+    outbox,
+    logger,
+    clock,
+    redis,
+    keyPrefix: prefix,
+    timeoutMs: config.httpTimeoutMs,
+    userAgent: USER_AGENT,
+    fetch: deps.fetch,
+    signatureFailed: (channel) => metrics.signatureFailures.inc({ channel }),
+  });
   const worker = createOutboxWorker({
     queue: outbox,
     senders,
