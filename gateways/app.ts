@@ -23,6 +23,9 @@ export interface GatewayAppDeps {
   readonly onRateLimited?: () => void;
 }
 
+/** Error codes of a response cut short by the client, not by us. */
+const CLIENT_GONE: ReadonlySet<string> = new Set(["ERR_STREAM_PREMATURE_CLOSE", "ECONNRESET", "EPIPE"]);
+
 /**
  * The one Koa app every channel shares (DESIGN.md, Gateways): generic errors first, then request
  * id, access log, helmet headers, CORS for configured origins, the per-IP limit, the raw body
@@ -44,7 +47,13 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
     await found.handle(ctx);
   });
   // Errors are answered by errorHandler; this only sees failures after the response (sockets).
-  app.on("error", (err: unknown) => deps.logger.warn({ err }, "http error outside a request"));
+  // A client that went away mid-response (a browser closing the web chat's event stream) is
+  // ordinary, not a warning: it would otherwise log once per closed tab.
+  app.on("error", (err: unknown) => {
+    if (CLIENT_GONE.has(String((err as { code?: unknown } | undefined)?.code)))
+      deps.logger.debug({ code: (err as { code: string }).code }, "client went away mid-response");
+    else deps.logger.warn({ err }, "http error outside a request");
+  });
   app.silent = true;
   return app;
 }

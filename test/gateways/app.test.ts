@@ -58,6 +58,18 @@ describe("createGatewayApp", () => {
     return { app, lines };
   };
 
+  it("should log a client that went away mid-response at debug, and any other late error as a warning", () => {
+    const { app, lines } = build();
+    const gone = Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+    app.emit("error", gone);
+    app.emit("error", Object.assign(new Error("boom"), { code: "EBADF" }));
+    const logged = lines.map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(logged.map((l) => [l.level, l.msg])).to.deep.equal([
+      ["debug", "client went away mid-response"],
+      ["warn", "http error outside a request"],
+    ]);
+  });
+
   it("should hand the exact raw bytes to the route and set security headers", async () => {
     const { app } = build();
     const body = '{"a":"Caf\\u00e9"}';
