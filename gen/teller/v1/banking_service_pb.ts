@@ -706,7 +706,8 @@ export const BankingService: GenService<{
   },
   /**
    * CreateTransfer moves money exactly once per idempotency key; needs a step-up token bound to the
-   * amount and payee.
+   * amount and payee. Limits refuse (FAILED_PRECONDITION TRANSFER_REFUSED, nothing kept); fraud rules
+   * hold (status HELD with status_reason, no money moved); too little money is INSUFFICIENT_FUNDS.
    *
    * @generated from rpc teller.v1.BankingService.CreateTransfer
    */

@@ -327,7 +327,10 @@ export const DeliveryMethodSchema: GenEnum<DeliveryMethod> = /*@__PURE__*/
  */
 export const StepUpService: GenService<{
   /**
-   * StartChallenge sends a 6-digit code for one purpose and, for transfers and payees, one binding.
+   * StartChallenge sends a 6-digit code for one purpose and, for transfers and payees, one binding:
+   * by TOTP when the customer enrolled an authenticator, else by SMS, at most RATE_LIMIT_STEP_UP_SMS
+   * texts per customer (RESOURCE_EXHAUSTED RATE_LIMITED with RetryInfo). NOT_FOUND for an unknown
+   * customer or a beneficiary that is not the customer's own; no code is sent then.
    *
    * @generated from rpc teller.v1.StepUpService.StartChallenge
    */
