@@ -3,13 +3,15 @@ import { createInstagramHarness } from "./instagram.js";
 import { createMessengerHarness } from "./messenger.js";
 import { createTelegramHarness } from "./telegram.js";
 import { createTwilioHarness } from "./twilio.js";
+import { createWebHarness } from "./web.js";
 import { whatsAppHarness } from "./whatsapp.js";
 
-/** Every provider webhook's harness, for the shared behaviour suite (the web chat has its own). */
+/** Every channel's harness, for the shared behaviour suite. */
 export const CHANNEL_HARNESSES: readonly (() => ChannelHarness)[] = [
   whatsAppHarness,
   createMessengerHarness,
   createInstagramHarness,
   createTelegramHarness,
   createTwilioHarness,
+  createWebHarness,
 ];

@@ -47,6 +47,11 @@ export interface ChannelHarness {
   readonly codesInSameChat?: boolean;
   /** Starts the fake provider API (port 0). */
   start(context: HarnessContext): Promise<void>;
+  /**
+   * Called once the gateway listens, for a channel whose replies the harness reads from the
+   * gateway itself rather than from a provider fake (the web chat's event streams).
+   */
+  attach?(gatewayBaseUrl: string): Promise<void>;
   close(): Promise<void>;
   /** Environment for loadGatewayConfig that turns this channel on against the fake provider. */
   env(): Record<string, string>;

@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import request from "supertest";
 import { type ServingCore, serveCore } from "../../../core/serve.js";
@@ -65,6 +67,15 @@ export async function startChannelRig(harness: ChannelHarness, coreEnv: Record<s
     keyPrefix: t.prefix,
     worker: { baseDelayMs: 20, maxDelayMs: 200, pollIntervalMs: 10, leaseMs: 2_000 },
   });
+  // A channel that reads replies from the gateway itself (the web chat's event streams) needs it
+  // listening; the others are driven in-process through supertest.
+  let server: Server | undefined;
+  if (harness.attach) {
+    const listening = createServer(gateways.app.callback());
+    server = listening;
+    await new Promise<void>((resolve) => listening.listen(0, "127.0.0.1", resolve));
+    await harness.attach(`http://127.0.0.1:${(listening.address() as AddressInfo).port}`);
+  }
   const deliver = async (inbound: InboundRequest) => {
     const agent = request(gateways.app.callback());
     let call = inbound.method === "GET" ? agent.get(inbound.path) : agent.post(inbound.path);
@@ -86,6 +97,12 @@ export async function startChannelRig(harness: ChannelHarness, coreEnv: Record<s
       return replies[before] as ProviderReply;
     },
     async close() {
+      if (server) {
+        // The visitors' streams end first, so the server closes without waiting for them.
+        await harness.close();
+        server.closeAllConnections();
+        await new Promise((resolve) => server?.close(resolve));
+      }
       await gateways.close().catch(() => {});
       await harness.close();
       await serving?.close();
