@@ -32,11 +32,12 @@ install: $(STAMP) ## Install dependencies (npm ci) when the lock file changed
 generate: $(STAMP) ## Regenerate gen/ from proto/ with buf and protoc-gen-es
 	$(BIN)/buf generate
 
-lint: $(STAMP) ## buf lint, buf breaking against contract/image.binpb, Biome, tsc --noEmit
+lint: $(STAMP) ## buf lint, buf breaking, Biome, tsc --noEmit, the production dependency audit
 	$(BIN)/buf lint
 	$(BIN)/buf breaking --against contract/image.binpb
 	$(BIN)/biome check .
 	$(BIN)/tsc --noEmit -p .
+	node --import tsx tools/audit-deps.ts
 
 build: $(STAMP) ## Compile TypeScript to dist/
 	$(BIN)/tsc -p tsconfig.build.json
@@ -49,6 +50,7 @@ test: $(STAMP) ## The whole suite: generated code fresh, lint, types, then every
 	$(BIN)/buf breaking --against contract/image.binpb
 	$(BIN)/biome check .
 	$(BIN)/tsc --noEmit -p .
+	node --import tsx tools/audit-deps.ts
 	node --import tsx test/run.ts
 
 bench: build ## Benchmarks; writes bench/RESULTS.md
