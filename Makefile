@@ -16,8 +16,13 @@ help: ## List the targets
 # Installed here when missing and we are root; otherwise the test fails saying how to install it.
 CHROMIUM := /usr/bin/chromium
 
-# Order-only: a missing browser is installed without re-running npm ci.
-$(STAMP): package-lock.json | $(CHROMIUM)
+# promtool (Debian's prometheus package) checks and unit-tests deploy/prometheus/alerts.yaml.
+# Installed here when missing and we are root; otherwise test/deploy-alerts.test.ts fails saying how.
+# The package's own server would take port 9090 (ADMIN_PORT), so it is disabled where systemd runs.
+PROMTOOL := /usr/bin/promtool
+
+# Order-only: a missing browser or promtool is installed without re-running npm ci.
+$(STAMP): package-lock.json | $(CHROMIUM) $(PROMTOOL)
 	npm ci --no-audit --no-fund
 	@touch $(STAMP)
 
@@ -26,6 +31,13 @@ $(CHROMIUM):
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
 	    || echo "Could not install Chromium; the web chat browser test will fail until it is installed"; \
 	else echo "Chromium missing: run 'sudo apt-get install -y chromium' for the web chat browser test"; fi
+
+$(PROMTOOL):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus \
+	    && { systemctl disable --now prometheus >/dev/null 2>&1 || true; }; } \
+	    || echo "Could not install promtool; the alert rule tests will fail until it is installed"; \
+	else echo "promtool missing: run 'sudo apt-get install -y prometheus' for the alert rule tests"; fi
 
 install: $(STAMP) ## Install dependencies (npm ci) when the lock file changed
 

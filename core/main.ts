@@ -18,7 +18,7 @@ import type { TranscriptStore } from "./domain/conversation-ports.js";
 import { createErasure, type Erasure } from "./domain/erasure.js";
 import type { LedgerStore } from "./domain/ledger.js";
 import { createTotpEnrolment } from "./domain/totp.js";
-import { meterRateGate, meterSessions } from "./metered.js";
+import { meterAuditChain, meterRateGate, meterSessions, meterTransfers } from "./metered.js";
 import { createAuditRoutes } from "./rpc/audit-rpc.js";
 import { createBankingRoutes } from "./rpc/banking-rpc.js";
 import { createConversationRoutes } from "./rpc/conversation-rpc.js";
@@ -89,8 +89,8 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
   const sql = deps.sql ?? openSql(config);
   await migrate(sql);
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
-  const audit = createPostgresAuditLog({ client: sql, clock });
   const metrics = deps.metrics ?? createMetrics("core", { logger });
+  const audit = meterAuditChain(createPostgresAuditLog({ client: sql, clock }), metrics);
   const prefix = deps.keyPrefix ?? config.redisKeyPrefix;
   const stores = createStateStores({ config, clock, logger, redis, prefix });
   const state = { ...stores, sessions: meterSessions(stores.sessions, metrics) };
@@ -108,9 +108,10 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     ...moneyParts,
     audit,
     totp,
+    metrics,
     devSmsFile: deps.devSmsFile,
   });
-  const payments = createPaymentsService(moneyParts);
+  const payments = createPaymentsService({ ...moneyParts, ledger: meterTransfers(ledger, metrics) });
   const dialog = createDialogStores({ config, clock, redis, prefix, sql });
   const conversations = createConversations({
     userIdSalt: config.userIdSalt,

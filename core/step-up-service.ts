@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
+import type { CoreMetrics } from "../lib/metrics.js";
 import { createLimiter } from "../lib/rate-limit.js";
 import { mintStepUpToken, STEP_UP_ACR, STEP_UP_MAX_TTL_SECONDS } from "../lib/step-up-token.js";
 import type { CoreConfig } from "./config.js";
@@ -10,6 +11,7 @@ import { createPayments, type Payments } from "./domain/payments.js";
 import { createStepUp, type StepUp } from "./domain/step-up.js";
 import type { OtpSender } from "./domain/step-up-ports.js";
 import type { TotpAuthenticators } from "./domain/totp.js";
+import { meterChallenges, meterStepUpLimiter } from "./metered.js";
 import { createStepUpCheck } from "./step-up-check.js";
 import { createMemoryChallengeStore } from "./stores/memory/challenge-store.js";
 import { createDevOutboxSender, type DevOutbox } from "./stores/otp/dev-outbox-sender.js";
@@ -46,10 +48,16 @@ export function createPaymentsService(parts: MoneyParts): Payments {
  * (`teller:rl:stepup`, blocked for the window once spent: security.md RL-8), tokens signed with
  * the core's own step-up key, and codes sent through Twilio when configured, else into the
  * development outbox, which production refuses. Customers with an authenticator app get TOTP
- * challenges instead, and every step is appended to the audit trail.
+ * challenges instead, and every step is appended to the audit trail. Refused codes and lockouts
+ * are counted in `metrics` at the challenge store and the lockout (core/metered.ts).
  */
 export function createStepUpService(
-  parts: MoneyParts & { audit: AuditLog; totp: TotpAuthenticators; devSmsFile?: string },
+  parts: MoneyParts & {
+    audit: AuditLog;
+    totp: TotpAuthenticators;
+    metrics: Pick<CoreMetrics, "stepUpFailures" | "stepUpLockouts">;
+    devSmsFile?: string;
+  },
 ): { stepUp: StepUp; devOutbox?: DevOutbox } {
   const { config, clock, redis, prefix, ledger } = parts;
   const lockout = config.stepUp.lockout;
@@ -67,7 +75,10 @@ export function createStepUpService(
   if (devOutbox && config.production) throw new Error("the development SMS outbox is refused in production");
   const sender: OtpSender = config.twilio ? createTwilioSender(config.twilio) : (devOutbox as DevOutbox);
   const stepUp = createStepUp({
-    challenges: redis ? createRedisChallengeStore({ redis, prefix }) : createMemoryChallengeStore({ clock }),
+    challenges: meterChallenges(
+      redis ? createRedisChallengeStore({ redis, prefix }) : createMemoryChallengeStore({ clock }),
+      parts.metrics,
+    ),
     sender,
     customers: (customerId) => ledger.getCustomer(customerId),
     payees: async (customerId, beneficiaryId) => {
@@ -76,7 +87,7 @@ export function createStepUpService(
     },
     totp: parts.totp,
     audit: parts.audit,
-    limiter: createStepUpLimiter(limiter),
+    limiter: meterStepUpLimiter(createStepUpLimiter(limiter), parts.metrics),
     smsGate: createRateGate(
       createLimiter({
         redis,

@@ -49,10 +49,52 @@ export interface CommonMetrics {
   readonly rateLimited: LabeledCounter<{ limit: string }>;
 }
 
+/**
+ * Why a step-up code was refused: "invalid" — a wrong (or replayed TOTP) code against a live
+ * challenge; "expired" — the challenge is unknown, expired or already used, so the code was never
+ * compared (many of these suggest codes arriving late); "locked" — the customer's lockout refused
+ * the attempt before any comparison (security.md RL-8).
+ */
+export type StepUpFailureReason = "invalid" | "expired" | "locked";
+
+/** Every StepUpFailureReason, each series created at 0 so the first failure shows in increase(). */
+export const STEP_UP_FAILURE_REASONS: readonly StepUpFailureReason[] = ["invalid", "expired", "locked"];
+
+/**
+ * What the ledger decided for a transfer: "posted" (money moved), "held" (stopped by a fraud rule
+ * for review), "refused" (a limit or fraud rule, TRANSFER_REFUSED), "rejected" (the request could
+ * not be made: insufficient funds, another currency, a reused idempotency key, an unknown account)
+ * or "failed" (the ledger could not decide: database down or contended — an outage, not a customer).
+ */
+export type TransferOutcome = "posted" | "held" | "refused" | "rejected" | "failed";
+
+/** Every TransferOutcome, each series created at 0. */
+export const TRANSFER_OUTCOMES: readonly TransferOutcome[] = [
+  "posted",
+  "held",
+  "refused",
+  "rejected",
+  "failed",
+];
+
+/** What walking the audit hash chain found: every entry links ("ok"), or one does not ("broken"). */
+export type AuditChainResult = "ok" | "broken";
+
+/** Every AuditChainResult, each series created at 0, so a first "broken" is an increase. */
+export const AUDIT_CHAIN_RESULTS: readonly AuditChainResult[] = ["ok", "broken"];
+
 /** The core's instruments. */
 export interface CoreMetrics extends CommonMetrics {
   /** `teller_sessions_created_total`: conversation sessions opened. */
   readonly sessionsCreated: PlainCounter;
+  /** `teller_step_up_failures_total{reason}`: step-up codes refused, by StepUpFailureReason. */
+  readonly stepUpFailures: LabeledCounter<{ reason: StepUpFailureReason }>;
+  /** `teller_step_up_lockouts_total`: challenges ended by too many wrong codes (PSD2 RTS art. 4(3)(b)). */
+  readonly stepUpLockouts: PlainCounter;
+  /** `teller_transfers_total{outcome}`: transfers the ledger decided, replays of a key not counted. */
+  readonly transfers: LabeledCounter<{ outcome: TransferOutcome }>;
+  /** `teller_audit_chain_verifications_total{result}`: walks of the audit hash chain and what they found. */
+  readonly auditChainVerifications: LabeledCounter<{ result: AuditChainResult }>;
 }
 
 /** The gateways' instruments. */
@@ -97,11 +139,42 @@ export function createMetrics(
   registry.setDefaultLabels({ process: processName });
   collectDefaultMetrics({ register: registry, prefix: "teller_" });
   const common = createCommon(registry);
-  if (processName === "core") {
-    const sessionsCreated = counter(registry, "teller_sessions_created_total", "Sessions opened.", []);
-    return { ...common, sessionsCreated };
-  }
+  if (processName === "core") return { ...common, ...createCoreOnly(registry) };
   return { ...common, ...createGatewayOnly(registry, deps) };
+}
+
+function createCoreOnly(registry: Registry) {
+  return {
+    sessionsCreated: counter(registry, "teller_sessions_created_total", "Sessions opened.", []),
+    stepUpFailures: zeroed(
+      counter(registry, "teller_step_up_failures_total", "Step-up codes refused, by reason.", ["reason"]),
+      "reason",
+      STEP_UP_FAILURE_REASONS,
+    ),
+    stepUpLockouts: counter(
+      registry,
+      "teller_step_up_lockouts_total",
+      "Step-up challenges ended by too many wrong codes.",
+      [],
+    ),
+    transfers: zeroed(
+      counter(registry, "teller_transfers_total", "Transfers decided by the ledger, by outcome.", [
+        "outcome",
+      ]),
+      "outcome",
+      TRANSFER_OUTCOMES,
+    ),
+    auditChainVerifications: zeroed(
+      counter(
+        registry,
+        "teller_audit_chain_verifications_total",
+        "Audit hash chain verifications, by result.",
+        ["result"],
+      ),
+      "result",
+      AUDIT_CHAIN_RESULTS,
+    ),
+  };
 }
 
 function createCommon(registry: Registry): CommonMetrics {
@@ -171,6 +244,16 @@ async function readDepth(
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
   return new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+/**
+ * Creates the series of each known value at 0. A series that first appears at 1 has no earlier
+ * sample, so Prometheus' increase() reads it as no change and a rare event (a broken chain) would
+ * never alert: zeroed series make the first event an increase.
+ */
+function zeroed<L extends string>(metric: Counter<L>, label: L, values: readonly string[]): Counter<L> {
+  for (const value of values) metric.inc({ [label]: value } as Partial<Record<L, string>>, 0);
+  return metric;
 }
 
 /** The label used for any path that matches no known route template. */

@@ -11,6 +11,26 @@ describe("createMetrics", () => {
     expect(await gateways.registry.metrics()).not.to.include("teller_sessions_created_total");
   });
 
+  it("should start every bounded series of step-up, transfer and audit counters at 0, in the core only", async () => {
+    // A series born at 1 shows no increase() in Prometheus, so the first broken chain would not alert.
+    const text = await createMetrics("core").registry.metrics();
+    const expected = [
+      ...["invalid", "expired", "locked"].map(
+        (reason) => `teller_step_up_failures_total{reason="${reason}",process="core"} 0`,
+      ),
+      'teller_step_up_lockouts_total{process="core"} 0',
+      ...["posted", "held", "refused", "rejected", "failed"].map(
+        (outcome) => `teller_transfers_total{outcome="${outcome}",process="core"} 0`,
+      ),
+      ...["ok", "broken"].map(
+        (result) => `teller_audit_chain_verifications_total{result="${result}",process="core"} 0`,
+      ),
+    ];
+    for (const line of expected) expect(text).to.include(line);
+    const gateways = await createMetrics("gateways").registry.metrics();
+    expect(gateways).not.to.match(/teller_(step_up|transfers|audit_chain)/);
+  });
+
   it("should include the default process metrics with the teller_ prefix", async () => {
     const text = await createMetrics("core").registry.metrics();
     expect(text).to.include("teller_process_cpu_user_seconds_total");
