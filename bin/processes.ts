@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import type { RequestListener } from "node:http";
 import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { type Core, createCore } from "../core/main.js";
 import { type ServingCore, serveCore } from "../core/serve.js";
@@ -10,6 +10,8 @@ import { systemClock } from "../lib/clock.js";
 import { ensureDevSecrets } from "../lib/dev-secrets.js";
 import { ConfigError, type Env } from "../lib/env.js";
 import { createLogger, type Logger } from "../lib/logger.js";
+import type { ServerTls } from "../lib/tls-config.js";
+import { createHttpServer, type HttpServer, listenOn } from "../lib/tls-listen.js";
 
 /** A started process part: what it bound, and how to stop it gracefully. */
 export interface Started<T> {
@@ -50,14 +52,21 @@ export async function startCore(
     connectPort: config.connectPort,
     maxMessageBytes: config.maxBodyBytes,
     logger,
+    tls: config.tls,
   });
   const admin = await listenAdmin(
     createAdminHandler({ registry: core.metrics.registry, ready: () => core.readiness(), logger }),
     config.host,
     config.adminPort,
+    config.tls,
   );
   logger.info(
-    { corePort: serving.corePort, connectPort: serving.connectPort, adminPort: admin.port },
+    {
+      corePort: serving.corePort,
+      connectPort: serving.connectPort,
+      adminPort: admin.port,
+      tls: tlsMode(config.tls),
+    },
     "core listening",
   );
   return {
@@ -79,14 +88,24 @@ export async function startGateways(
   adminPort = config.adminPort,
 ): Promise<Started<{ gateways: Gateways; port: number }>> {
   const gateways = createGateways({ config, clock: systemClock, logger });
-  const server = await listen(gateways.app.callback() as RequestListener, config.host, config.gatewayPort);
+  const server = createHttpServer(gateways.app.callback() as RequestListener, config.tls);
+  const port = await listenOn(server, config.host, config.gatewayPort);
   const admin = await listenAdmin(
     createAdminHandler({ registry: gateways.metrics.registry, ready: () => gateways.ready(), logger }),
     config.host,
     adminPort,
+    config.tls,
   );
-  const port = (server.address() as { port: number }).port;
-  logger.info({ gatewayPort: port, adminPort: admin.port, channels: config.gateways }, "gateways listening");
+  logger.info(
+    {
+      gatewayPort: port,
+      adminPort: admin.port,
+      channels: config.gateways,
+      tls: tlsMode(config.tls),
+      coreTls: config.coreTls === undefined ? "off" : config.coreTls.cert ? "mutual" : "on",
+    },
+    "gateways listening",
+  );
   return {
     value: { gateways, port },
     admin,
@@ -115,15 +134,13 @@ export function loadGateways(env: Env, dev?: Awaited<ReturnType<typeof ensureDev
   return loadGatewayConfig(env, dev);
 }
 
-function listen(handler: RequestListener, host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(handler);
-    server.once("error", reject);
-    server.listen(port, host, () => resolve(server));
-  });
+/** How a process listens, for its start line: "off", "on" or "mutual" (client certificates). */
+function tlsMode(tls: ServerTls | undefined): string {
+  if (tls === undefined) return "off";
+  return tls.clientCa === undefined ? "on" : "mutual";
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: HttpServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();

@@ -2,6 +2,8 @@ import type { JSONWebKeySet, JWK } from "jose";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
 import type { VerificationKeys } from "../lib/service-token.js";
+import { readServerTls, type ServerTls } from "../lib/tls-config.js";
+import { checkPlaintextListener, readTerminatedByProxy } from "../lib/tls-policy.js";
 import { type AuditConfig, readAuditConfig } from "./audit-config.js";
 import { type DataConfig, readDataConfig } from "./data-config.js";
 import type { TransferRules } from "./domain/transfer-rules.js";
@@ -20,6 +22,11 @@ export interface CoreConfig {
   readonly corePort: number;
   readonly connectPort: number;
   readonly adminPort: number;
+  /**
+   * TLS of CORE_PORT, CONNECT_PORT and ADMIN_PORT (TLS_CERT_FILE, TLS_KEY_FILE), with client
+   * certificates required on CORE_PORT when TLS_CLIENT_CA_FILE is set; unset: plain text.
+   */
+  readonly tls?: ServerTls;
   readonly redisUrl?: string;
   /** First part of every Redis key (REDIS_KEY_PREFIX, default "teller"). */
   readonly redisKeyPrefix: string;
@@ -65,12 +72,17 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
   const production = env.NODE_ENV === "production";
   const userIdSalt = readSalt(env, production, dev, problems);
   const dataDir = readVar(env, "DATA_DIR", problems) ?? "./data";
+  const host = readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1");
+  const tls = readServerTls(env, problems, { clientCa: true });
+  const terminatedByProxy = readTerminatedByProxy(env, problems);
+  checkPlaintextListener({ production, terminatedByProxy, host, tls: tls !== undefined }, problems);
   const config: CoreConfig = {
     production,
-    host: readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1"),
+    host,
     corePort: readPort(env, "CORE_PORT", 8080, problems),
     connectPort: readPort(env, "CONNECT_PORT", 8081, problems),
     adminPort: readPort(env, "ADMIN_PORT", 9090, problems),
+    tls,
     redisUrl: readUrl(env, "REDIS_URL", ["redis:", "rediss:"], problems),
     redisKeyPrefix: readKeyPrefix(env, problems),
     databaseUrl: readUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"], problems),

@@ -1,7 +1,7 @@
-import type { Server } from "node:http";
 import type { Logger } from "../lib/logger.js";
+import type { ServerTls } from "../lib/tls-config.js";
 import type { Core } from "./main.js";
-import { createConnectHandler, listenConnect } from "./transport/connect-server.js";
+import { createConnectHandler, listenConnect, listenConnectTls } from "./transport/connect-server.js";
 import { createGrpcServer, listenGrpc } from "./transport/grpc-server.js";
 import { createHealthService } from "./transport/health.js";
 
@@ -12,6 +12,11 @@ export interface ServeOptions {
   readonly connectPort: number;
   readonly maxMessageBytes: number;
   readonly logger: Logger;
+  /**
+   * TLS of both ports (TLS_CERT_FILE, TLS_KEY_FILE); its client CA (TLS_CLIENT_CA_FILE) asks
+   * for client certificates on the gRPC port only. Unset: h2c and plain HTTP/1.1.
+   */
+  readonly tls?: ServerTls;
 }
 
 /** The listening core: the bound ports and a close() that stops accepting and drains calls. */
@@ -23,7 +28,8 @@ export interface ServingCore {
 
 /**
  * Mounts one core on both servers: gRPC (grpc-js, with health and reflection) on CORE_PORT and
- * Connect + gRPC-Web (connect-node) on CONNECT_PORT (DESIGN.md, Transport and speed).
+ * Connect + gRPC-Web (connect-node) on CONNECT_PORT (DESIGN.md, Transport and speed), over TLS
+ * 1.2+ when `options.tls` is given.
  */
 export async function serveCore(core: Core, options: ServeOptions): Promise<ServingCore> {
   const health = createHealthService({
@@ -36,18 +42,20 @@ export async function serveCore(core: Core, options: ServeOptions): Promise<Serv
     maxMessageBytes: options.maxMessageBytes,
     logger: options.logger,
   });
-  const corePort = await listenGrpc(grpcServer, options.host, options.corePort);
+  const corePort = await listenGrpc(grpcServer, options.host, options.corePort, options.tls);
   const handler = createConnectHandler({
     invoker: core.invoker,
     maxMessageBytes: options.maxMessageBytes,
     logger: options.logger,
   });
-  const connect = await listenConnect(handler, options.host, options.connectPort);
+  const connect = options.tls
+    ? await listenConnectTls(handler, options.host, options.connectPort, options.tls)
+    : await listenConnect(handler, options.host, options.connectPort);
   return {
     corePort,
     connectPort: connect.port,
     close: async () => {
-      await Promise.all([shutdownGrpc(grpcServer), closeHttp(connect.server)]);
+      await Promise.all([shutdownGrpc(grpcServer), connect.close()]);
     },
   };
 }
@@ -60,12 +68,5 @@ function shutdownGrpc(server: ReturnType<typeof createGrpcServer>): Promise<void
       clearTimeout(timer);
       resolve();
     });
-  });
-}
-
-function closeHttp(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
   });
 }

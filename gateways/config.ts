@@ -2,6 +2,8 @@ import type { JWK } from "jose";
 import { type DevSecrets, deriveDevSecret } from "../lib/dev-secrets.js";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
+import { type CoreClientTls, readCoreClientTls, readServerTls, type ServerTls } from "../lib/tls-config.js";
+import { checkPlaintextCoreCall, checkPlaintextListener, readTerminatedByProxy } from "../lib/tls-policy.js";
 import { type MetaMessagingConfig, readMetaMessagingConfig } from "./messenger/config.js";
 import { readTelegramConfig, type TelegramConfig } from "./telegram/config.js";
 import { readTwilioConfig, type TwilioConfig } from "./twilio/config.js";
@@ -30,7 +32,11 @@ export interface GatewayConfig {
   readonly host: string;
   readonly gatewayPort: number;
   readonly adminPort: number;
+  /** TLS of GATEWAY_PORT and the admin port (TLS_CERT_FILE, TLS_KEY_FILE); unset: plain text. */
+  readonly tls?: ServerTls;
   readonly coreUrl: string;
+  /** TLS to CORE_URL (CORE_CA_FILE, CORE_CLIENT_CERT_FILE, CORE_CLIENT_KEY_FILE); unset: h2c. */
+  readonly coreTls?: CoreClientTls;
   readonly redisUrl?: string;
   /** First part of every Redis key (REDIS_KEY_PREFIX, default "teller"). */
   readonly redisKeyPrefix: string;
@@ -76,12 +82,24 @@ export function loadGatewayConfig(env: Env, dev?: DevSecrets): GatewayConfig {
   const wants = (name: GatewayName) => gateways.includes(name);
   const apiBase = (name: string) => readApiBase(env, name, production, problems);
   const meta = { env, problems, secret, apiBase };
+  const host = readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1");
+  const coreUrl = readCoreUrl(env, problems);
+  const tls = readServerTls(env, problems);
+  const coreTls = readCoreClientTls(env, problems);
+  const terminatedByProxy = readTerminatedByProxy(env, problems);
+  checkPlaintextListener({ production, terminatedByProxy, host, tls: tls !== undefined }, problems);
+  checkPlaintextCoreCall(
+    { production, terminatedByProxy, coreUrl, coreTls: coreTls !== undefined },
+    problems,
+  );
   const config: GatewayConfig = {
     production,
-    host: readVar(env, "LISTEN_HOST", problems) ?? (production ? "0.0.0.0" : "127.0.0.1"),
+    host,
     gatewayPort: readPort(env, "GATEWAY_PORT", 3000, problems),
     adminPort: readPort(env, "ADMIN_PORT", 9090, problems),
-    coreUrl: readCoreUrl(env, problems),
+    tls,
+    coreUrl,
+    coreTls,
     redisUrl: readRedisUrl(env, problems),
     redisKeyPrefix: readKeyPrefix(env, problems),
     dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",

@@ -12,6 +12,8 @@ import {
 } from "../gen/teller/v1/conversation_service_pb.js";
 import type { Clock } from "../lib/clock.js";
 import { mintServiceToken } from "../lib/service-token.js";
+import type { CoreClientTls } from "../lib/tls-config.js";
+import { grpcChannelCredentials } from "../lib/tls-grpc.js";
 import {
   type CoreAnswer,
   CoreCallError,
@@ -30,6 +32,8 @@ export interface CoreClientOptions {
   readonly timeoutMs: number;
   /** Largest message sent or received. */
   readonly maxMessageBytes: number;
+  /** TLS to the core (CORE_CA_FILE, optional client certificate); unset: plain HTTP/2 (h2c). */
+  readonly tls?: CoreClientTls;
 }
 
 const CHANNELS: Record<CoreMessage["channel"], Channel> = {
@@ -59,7 +63,7 @@ export interface CoreClient extends CoreConversation {
  * message_id, and only on UNAVAILABLE or DEADLINE_EXCEEDED.
  */
 export function createCoreClient(options: CoreClientOptions): CoreClient {
-  const client = new grpc.Client(options.coreUrl, grpc.credentials.createInsecure(), {
+  const client = new grpc.Client(options.coreUrl, grpcChannelCredentials(options.tls), {
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
     "grpc.keepalive_time_ms": 60_000,

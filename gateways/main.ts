@@ -71,6 +71,7 @@ export function createGateways(deps: GatewaysDeps): Gateways {
         clock,
         timeoutMs: config.httpTimeoutMs,
         maxMessageBytes: config.maxBodyBytes,
+        tls: config.coreTls,
       });
   const core = deps.core ?? (coreClient as CoreConversation);
   const store = redis ? createRedisOutbox({ redis, prefix, clock }) : createMemoryOutbox({ clock });

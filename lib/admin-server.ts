@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import type { Logger } from "./logger.js";
+import type { ServerTls } from "./tls-config.js";
+import { createHttpServer, type HttpServer, listenOn } from "./tls-listen.js";
 
 /**
  * The result of a readiness probe: one entry per dependency ("redis", "core", "database"),
@@ -109,30 +110,31 @@ export async function checkWithTimeout(
 
 /** A listening admin server; `close()` stops it and drops idle keep-alive connections. */
 export interface AdminServer {
-  readonly server: Server;
+  readonly server: HttpServer;
   /** The bound port (the real one when 0 was asked). */
   readonly port: number;
   close(): Promise<void>;
 }
 
 /**
- * Serves `handler` on host:port (port 0 picks a free one) and resolves once listening. Node's
- * header and request timeouts are tightened: admin requests have no body and must not linger.
- * Only bin/ calls this (STYLE.md §5); roots build the handler.
+ * Serves `handler` on host:port (port 0 picks a free one) and resolves once listening; over TLS
+ * 1.2+ when `tls` is given (never asking for client certificates: probes and scrapers call it).
+ * Node's header and request timeouts are tightened: admin requests have no body and must not
+ * linger. Only bin/ calls this (STYLE.md §5); roots build the handler.
  */
-export function listenAdmin(handler: AdminHandler, host: string, port: number): Promise<AdminServer> {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, handler);
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      const bound = (server.address() as AddressInfo).port;
-      resolve({ server, port: bound, close: () => closeServer(server) });
-    });
-  });
+export async function listenAdmin(
+  handler: AdminHandler,
+  host: string,
+  port: number,
+  tls?: ServerTls,
+): Promise<AdminServer> {
+  const identity = tls === undefined ? undefined : { cert: tls.cert, key: tls.key };
+  const server = createHttpServer(handler, identity, { requestTimeout: 10_000, headersTimeout: 5_000 });
+  const bound = await listenOn(server, host, port);
+  return { server, port: bound, close: () => closeServer(server) };
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: HttpServer): Promise<void> {
   return new Promise((resolve, reject) => {
     server.close((err) => (err ? reject(err) : resolve()));
     server.closeIdleConnections();

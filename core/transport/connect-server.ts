@@ -1,10 +1,13 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Http2SecureServer } from "node:http2";
 import type { DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, type ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { StepUpRequiredSchema } from "../../gen/teller/v1/errors_pb.js";
 import type { Logger } from "../../lib/logger.js";
+import type { ServerTls } from "../../lib/tls-config.js";
+import { createTlsHttp2Server } from "../../lib/tls-http2-server.js";
+import { listenOn } from "../../lib/tls-listen.js";
 import type { CallMeta, RpcInvoker } from "../rpc/invoker.js";
 import { toCallerError } from "./caller-error.js";
 
@@ -34,23 +37,45 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectHan
   });
 }
 
+/** A listening Connect port: its server, the bound port and a close() that drains requests. */
+export interface ConnectListener<S> {
+  readonly server: S;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
 /**
- * Serves a handler with plain node:http on host:port (0 picks a free port); resolves once
- * listening with the server, for close(), and the bound port.
+ * Serves a handler with plain node:http (HTTP/1.1) on host:port (0 picks a free port); resolves
+ * once listening.
  */
-export function listenConnect(
+export async function listenConnect(
   handler: ConnectHandler,
   host: string,
   port: number,
-): Promise<{ server: Server; port: number }> {
+): Promise<ConnectListener<Server>> {
   const server = createServer(handler);
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve({ server, port: (server.address() as AddressInfo).port });
+  const bound = await listenOn(server, host, port);
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
     });
-  });
+  return { server, port: bound, close };
+}
+
+/**
+ * Serves a handler over TLS 1.2+ on host:port: HTTP/2 for clients that offer it, HTTP/1.1 for the
+ * rest (browsers' Connect and gRPC-Web calls), one node:http2 secure server with allowHTTP1 as
+ * connect-node recommends. Client certificates are not asked for here: browsers call this port.
+ */
+export async function listenConnectTls(
+  handler: ConnectHandler,
+  host: string,
+  port: number,
+  tls: ServerTls,
+): Promise<ConnectListener<Http2SecureServer>> {
+  const { server, close } = createTlsHttp2Server(handler, { cert: tls.cert, key: tls.key });
+  return { server, port: await listenOn(server, host, port), close };
 }
 
 function mountInvoker(router: ConnectRouter, options: ConnectHandlerOptions): void {

@@ -2,6 +2,8 @@ import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../lib/logger.js";
+import type { ServerTls } from "../../lib/tls-config.js";
+import { grpcServerCredentials } from "../../lib/tls-grpc.js";
 import type { CallMeta, RpcInvoker } from "../rpc/invoker.js";
 import { toCallerError } from "./caller-error.js";
 import { grpcServiceDefinition } from "./grpc-definition.js";
@@ -53,11 +55,19 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   return server;
 }
 
-/** Binds a server on host:port (0 picks a free port) and resolves with the bound port. */
-export function listenGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+/**
+ * Binds a server on host:port (0 picks a free port) and resolves with the bound port: over TLS
+ * 1.2+ when `tls` is given (mutual TLS when it names a client CA), else plain HTTP/2 (h2c).
+ */
+export function listenGrpc(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  tls?: ServerTls,
+): Promise<number> {
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
+    server.bindAsync(address, grpcServerCredentials(tls), (err, boundPort) => {
       if (err) {
         reject(err);
       } else {

@@ -259,7 +259,7 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
       expect(result.code).to.not.equal(0);
       expect(result.code).to.not.equal(null);
       const lines = result.stderr.split("\n").filter((line) => line.startsWith("teller: config: "));
-      expect(lines, result.stderr).to.have.length(7);
+      expect(lines, result.stderr).to.have.length(8);
       for (const name of [
         "USER_ID_SALT",
         "JWKS",
@@ -268,6 +268,8 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
         "TWILIO_ACCOUNT_SID",
         "ENCRYPTION_KEYS",
         "AUDIT_CHECKPOINT_JWK",
+        // Plain text on 0.0.0.0 (the production default) needs TLS or the proxy opt-in.
+        "TLS_TERMINATED_BY_PROXY",
       ]) {
         expect(
           lines.filter((line) => line.includes(name)),

@@ -23,6 +23,7 @@ describe("loadGatewayConfig: Messenger and Instagram", () => {
   it("should read each channel's own secrets, token, API base and version", () => {
     const config = loadGatewayConfig({
       NODE_ENV: "production",
+      TLS_TERMINATED_BY_PROXY: "true",
       GATEWAYS: "messenger,instagram",
       JWT_PRIVATE_JWK: jwk,
       MESSENGER_APP_SECRET: "m".repeat(32),

@@ -90,6 +90,7 @@ describe("Twilio config", () => {
     const { privateJwk } = await createTestKeys();
     const env = {
       NODE_ENV: "production",
+      TLS_TERMINATED_BY_PROXY: "true",
       GATEWAYS: "twilio",
       JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
       TWILIO_ACCOUNT_SID: SID,

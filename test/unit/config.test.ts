@@ -56,6 +56,7 @@ describe("loadCoreConfig", () => {
     for (const salt of ["changeme", "a".repeat(40), "short-but-random-Xy7"]) {
       const problems = problemsOf({
         NODE_ENV: "production",
+        TLS_TERMINATED_BY_PROXY: "true",
         USER_ID_SALT: salt,
         JWKS: jwks,
         ...(await stepUpEnv()),
@@ -69,6 +70,7 @@ describe("loadCoreConfig", () => {
     const { publicJwk } = await createTestKeys();
     const config = loadCoreConfig({
       NODE_ENV: "production",
+      TLS_TERMINATED_BY_PROXY: "true",
       USER_ID_SALT: STRONG_SALT,
       JWKS: JSON.stringify({ keys: [publicJwk] }),
       ...(await stepUpEnv()),
@@ -117,6 +119,7 @@ describe("loadCoreConfig", () => {
     writeFileSync(join(dir, "jwks"), JSON.stringify({ keys: [publicJwk] }));
     const env = {
       NODE_ENV: "production",
+      TLS_TERMINATED_BY_PROXY: "true",
       USER_ID_SALT_FILE: join(dir, "salt"),
       JWKS_FILE: join(dir, "jwks"),
       ...(await stepUpEnv()),

@@ -34,6 +34,7 @@ describe("loadGatewayConfig", () => {
     const { privateJwk } = await createTestKeys();
     const config = loadGatewayConfig({
       NODE_ENV: "production",
+      TLS_TERMINATED_BY_PROXY: "true",
       JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
       WHATSAPP_APP_SECRET: "a".repeat(32),
       WHATSAPP_VERIFY_TOKEN: "b".repeat(32),
@@ -49,7 +50,11 @@ describe("loadGatewayConfig", () => {
 
   it("should turn on in production exactly the channels whose secrets are set, unless GATEWAYS says", async () => {
     const { privateJwk } = await createTestKeys();
-    const base = { NODE_ENV: "production", JWT_PRIVATE_JWK: JSON.stringify(privateJwk) };
+    const base = {
+      NODE_ENV: "production",
+      TLS_TERMINATED_BY_PROXY: "true",
+      JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
+    };
     expect(problemsOf(base)).to.include(
       "no channel is configured: set a channel's secrets (see .env.example) or GATEWAYS",
     );
