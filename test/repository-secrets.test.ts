@@ -41,7 +41,7 @@ describe("Repository secrets", function () {
       const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
       const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
       await writeFile(join(dir, "key.ts"), `export const KEY = \`${pem}\`;\n`);
-      const token = `ghp_${randomBytes(27).toString("base64url").slice(0, 36)}`;
+      const token = `ghp_${randomBytes(18).toString("hex")}`;
       await writeFile(join(dir, "token.ts"), `export const TOKEN = "${token}";\n`);
       // secretlint only reads files under its working directory, so it runs in the scratch one.
       const found = await secretlint(["key.ts", "token.ts"], dir);
