@@ -2,7 +2,7 @@ import type { JWK } from "jose";
 import { systemClock } from "../lib/clock.js";
 import { ensureDevSecrets } from "../lib/dev-secrets.js";
 import { parseDuration } from "../lib/duration.js";
-import type { Env } from "../lib/env.js";
+import { type Env, readVar } from "../lib/env.js";
 import { mintServiceToken, SERVICE_TOKEN_MAX_AGE_SECONDS } from "../lib/service-token.js";
 
 const SCOPES = new Set(["conversation", "banking:read", "banking:write", "banking:admin", "audit"]);
@@ -40,9 +40,18 @@ export async function runToken(
 }
 
 async function signingKey(env: Env): Promise<JWK | undefined> {
-  if (env.JWT_PRIVATE_JWK) return JSON.parse(env.JWT_PRIVATE_JWK) as JWK;
+  // Read like every other secret, so JWT_PRIVATE_JWK_FILE (a mounted secret) works here too.
+  const problems: string[] = [];
+  const raw = readVar(env, "JWT_PRIVATE_JWK", problems);
+  if (problems.length > 0) {
+    console.error(`teller token: ${problems.join("; ")}`);
+    return undefined;
+  }
+  if (raw !== undefined) return JSON.parse(raw) as JWK;
   if (env.NODE_ENV === "production") {
-    console.error("teller token: set JWT_PRIVATE_JWK; the development key is not used in production");
+    console.error(
+      "teller token: set JWT_PRIVATE_JWK or JWT_PRIVATE_JWK_FILE; the development key is not used in production",
+    );
     return undefined;
   }
   return (await ensureDevSecrets(env.DATA_DIR ?? "./data")).privateJwk;

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from "jose";
 import { DEMO_PHONE } from "../../bin/seed-demo.js";
 import { childEnv } from "../support/teller-process.js";
 
@@ -244,6 +245,21 @@ describe("teller dev (the CLI as a process, embedded PGlite and in-process state
       expect(result.code).to.equal(2);
       expect(result.stdout).to.equal("");
       expect(result.stderr).to.include("--scopes");
+    });
+
+    it("should sign with the key in JWT_PRIVATE_JWK_FILE, as a mounted secret gives it", async () => {
+      const dir = freshDir();
+      const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+      const jwk = { ...(await exportJWK(privateKey)), kid: "mounted-key", alg: "ES256" };
+      const file = join(dir, "jwt-private.jwk");
+      writeFileSync(file, `${JSON.stringify(jwk)}\n`);
+      const result = await teller(["token", "--scopes", "conversation"], {
+        DATA_DIR: dir,
+        NODE_ENV: "production",
+        JWT_PRIVATE_JWK_FILE: file,
+      });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(decodeProtectedHeader(result.stdout.trim()).kid).to.equal("mounted-key");
     });
   });
 
