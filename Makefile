@@ -7,7 +7,7 @@ BIN := node_modules/.bin
 # buf finds the protoc-gen-es plugin on PATH, as npm scripts would.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help install generate lint build test bench run clean
+.PHONY: help install generate lint build test bench run clean image image-test
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,26 @@ bench: build ## Benchmarks; writes bench/RESULTS.md
 
 run: build ## Core on embedded defaults with a demo customer (teller dev)
 	node dist/bin/teller.js dev
+
+# The container image (Containerfile). `make image` builds it with buildah when installed, else
+# Docker, else Podman (ENGINE=docker|podman|buildah picks one). `make image-test` builds it here,
+# where no container can run and no registry answers (../shared/containers.md), and proves it:
+# run from its own filesystem as its user, read-only but for DATA_DIR (deploy/image/image.test.ts).
+BUILDAH := /usr/bin/buildah
+DEBOOTSTRAP := /usr/sbin/debootstrap
+
+image: ## Build the container image teller:VERSION (buildah, docker or podman)
+	deploy/image/build.sh
+
+image-test: $(STAMP) | $(BUILDAH) $(DEBOOTSTRAP) ## Build the image here with buildah and smoke-test it as its user (root)
+	deploy/image/build.sh --test
+	$(BIN)/mocha deploy/image/image.test.ts
+
+# Installed when missing and we are root, like Chromium above; the package is the file's name.
+$(BUILDAH) $(DEBOOTSTRAP):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(notdir $@); \
+	else echo "$(notdir $@) missing: run 'sudo apt-get install -y buildah debootstrap' for make image-test"; exit 1; fi
 
 clean: ## Remove build output and local data
 	rm -rf dist data .test-data
