@@ -74,7 +74,7 @@ run: build ## Core on embedded defaults with a demo customer (teller dev)
 # The container image (Containerfile). `make image` builds it with buildah when installed, else
 # Docker, else Podman (ENGINE=docker|podman|buildah picks one). `make image-test` builds it here,
 # where no container can run and no registry answers (../shared/containers.md), and proves it:
-# run from its own filesystem as its user, read-only but for DATA_DIR (deploy/image/image.test.ts).
+# run from its own filesystem as its user, read-only but for DATA_DIR (deploy/image/*.test.ts).
 BUILDAH := /usr/bin/buildah
 DEBOOTSTRAP := /usr/sbin/debootstrap
 
@@ -83,7 +83,7 @@ image: ## Build the container image teller:VERSION (buildah, docker or podman)
 
 image-test: $(STAMP) | $(BUILDAH) $(DEBOOTSTRAP) ## Build the image here with buildah and smoke-test it as its user (root)
 	deploy/image/build.sh --test
-	$(BIN)/mocha deploy/image/image.test.ts
+	$(BIN)/mocha deploy/image/*.test.ts
 
 # Installed when missing and we are root, like Chromium above; the package is the file's name.
 $(BUILDAH) $(DEBOOTSTRAP):

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 /**
- * What the image smoke test (image.test.ts) runs an image with on a machine that builds images but
+ * What the image smoke tests (image-*.test.ts) run an image with on a machine that builds images but
  * cannot run containers (../shared/containers.md): buildah to inspect and mount the image, mounts
  * that give it a read-only root and a writable DATA_DIR, chroot to run its entrypoint as its user,
  * and /proc and the file tree to check what it runs and holds.
