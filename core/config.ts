@@ -1,6 +1,7 @@
 import type { JSONWebKeySet, JWK } from "jose";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
+import { readRedisSettings } from "../lib/redis-config.js";
 import type { VerificationKeys } from "../lib/service-token.js";
 import { readServerTls, type ServerTls } from "../lib/tls-config.js";
 import { checkPlaintextListener, readTerminatedByProxy } from "../lib/tls-policy.js";
@@ -27,7 +28,10 @@ export interface CoreConfig {
    * certificates required on CORE_PORT when TLS_CLIENT_CA_FILE is set; unset: plain text.
    */
   readonly tls?: ServerTls;
+  /** REDIS_URL: one Redis, or with `redisCluster` the comma-separated seed nodes of a cluster. */
   readonly redisUrl?: string;
+  /** REDIS_CLUSTER=true: REDIS_URL names a Redis Cluster (default false). */
+  readonly redisCluster: boolean;
   /** First part of every Redis key (REDIS_KEY_PREFIX, default "teller"). */
   readonly redisKeyPrefix: string;
   readonly databaseUrl?: string;
@@ -83,7 +87,7 @@ export function loadCoreConfig(env: Env, dev?: DevDefaults): CoreConfig {
     connectPort: readPort(env, "CONNECT_PORT", 8081, problems),
     adminPort: readPort(env, "ADMIN_PORT", 9090, problems),
     tls,
-    redisUrl: readUrl(env, "REDIS_URL", ["redis:", "rediss:"], problems),
+    ...readRedisSettings(env, problems),
     redisKeyPrefix: readKeyPrefix(env, problems),
     databaseUrl: readUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"], problems),
     dataDir,

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.js";
+import type { RedisClient } from "../lib/redis.js";
 import type { CoreConfig } from "./config.js";
 import type { PendingStore } from "./domain/dialog/pending.js";
 import type { ChannelLinks } from "./domain/links.js";
@@ -21,7 +21,7 @@ export interface DialogStores {
 export function createDialogStores(parts: {
   config: CoreConfig;
   clock: Clock;
-  redis?: Redis;
+  redis?: RedisClient;
   prefix: string;
   sql: SqlClient;
 }): DialogStores {

@@ -1,12 +1,11 @@
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import type { ReadyReport } from "../lib/admin-server.js";
 import type { Clock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
 import { type CoreMetrics, createMetrics } from "../lib/metrics.js";
 import { createLimiter, type Limiter, resetLimit } from "../lib/rate-limit.js";
-import { createRedis } from "../lib/redis.js";
+import { createRedisClient, type RedisClient } from "../lib/redis.js";
 import { createServiceTokenVerifier } from "../lib/service-token.js";
 import { newTotpSecret } from "../lib/totp.js";
 import { startAuditCheckpoints } from "./audit-checkpoints.js";
@@ -45,7 +44,7 @@ export interface CoreDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   /** A Redis connection owned by the caller; otherwise one is opened from config.redisUrl. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** First part of every Redis key; default "teller". */
   readonly keyPrefix?: string;
   /** A SQL client owned by the caller; otherwise PGlite under DATA_DIR or DATABASE_URL. */
@@ -83,7 +82,7 @@ const DEDUPE_TTL_MS = 24 * 3_600_000;
  */
 export async function createCore(deps: CoreDeps): Promise<Core> {
   const { config, clock, logger } = deps;
-  const redis = deps.redis ?? (config.redisUrl ? createRedis(config.redisUrl) : undefined);
+  const redis = deps.redis ?? createRedisClient(config);
   if (!redis)
     logger.warn("REDIS_URL is unset: sessions, limits and locks live in this process (single instance only)");
   const sql = deps.sql ?? openSql(config);

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import type { Logger } from "../lib/logger.js";
+import type { RedisClient } from "../lib/redis.js";
 import type { CoreConfig } from "./config.js";
 import type { ConversationLock, MessageLog, TranscriptStore } from "./domain/conversation-ports.js";
 import type { SessionStore } from "./domain/session.js";
@@ -26,7 +26,7 @@ export function createStateStores(parts: {
   config: CoreConfig;
   clock: Clock;
   logger: Logger;
-  redis?: Redis;
+  redis?: RedisClient;
   prefix: string;
 }): StateStores {
   const { clock, config, logger, redis, prefix } = parts;

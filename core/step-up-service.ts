@@ -1,8 +1,8 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.js";
 import { newId } from "../lib/ids.js";
 import type { CoreMetrics } from "../lib/metrics.js";
 import { createLimiter } from "../lib/rate-limit.js";
+import type { RedisClient } from "../lib/redis.js";
 import { mintStepUpToken, STEP_UP_ACR, STEP_UP_MAX_TTL_SECONDS } from "../lib/step-up-token.js";
 import type { CoreConfig } from "./config.js";
 import type { AuditLog } from "./domain/audit.js";
@@ -25,7 +25,7 @@ import { createMemoryUsedStepUps, createRedisUsedStepUps } from "./stores/used-s
 export interface MoneyParts {
   readonly config: CoreConfig;
   readonly clock: Clock;
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** First part of every Redis key. */
   readonly prefix: string;
   readonly ledger: LedgerStore;

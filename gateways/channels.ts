@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
+import type { RedisClient } from "../lib/redis.js";
 import type { ChannelRoute } from "./channel.js";
 import type { GatewayConfig } from "./config.js";
 import type { CoreConversation } from "./core-client-port.js";
@@ -20,7 +20,7 @@ export interface ChannelParts {
   readonly outbox: Outbox;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly keyPrefix: string;
   /** The send APIs' timeout (HTTP_TIMEOUT). */
   readonly timeoutMs: number;

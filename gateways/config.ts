@@ -2,6 +2,7 @@ import type { JWK } from "jose";
 import { type DevSecrets, deriveDevSecret } from "../lib/dev-secrets.js";
 import { parseDuration, parseRate, type Rate } from "../lib/duration.js";
 import { ConfigError, type Env, readInt, readKeyPrefix, readPort, readVar } from "../lib/env.js";
+import { readRedisSettings } from "../lib/redis-config.js";
 import { type CoreClientTls, readCoreClientTls, readServerTls, type ServerTls } from "../lib/tls-config.js";
 import { checkPlaintextCoreCall, checkPlaintextListener, readTerminatedByProxy } from "../lib/tls-policy.js";
 import { type MetaMessagingConfig, readMetaMessagingConfig } from "./messenger/config.js";
@@ -37,7 +38,10 @@ export interface GatewayConfig {
   readonly coreUrl: string;
   /** TLS to CORE_URL (CORE_CA_FILE, CORE_CLIENT_CERT_FILE, CORE_CLIENT_KEY_FILE); unset: h2c. */
   readonly coreTls?: CoreClientTls;
+  /** REDIS_URL: one Redis, or with `redisCluster` the comma-separated seed nodes of a cluster. */
   readonly redisUrl?: string;
+  /** REDIS_CLUSTER=true: REDIS_URL names a Redis Cluster (default false). */
+  readonly redisCluster: boolean;
   /** First part of every Redis key (REDIS_KEY_PREFIX, default "teller"). */
   readonly redisKeyPrefix: string;
   readonly dataDir: string;
@@ -100,7 +104,7 @@ export function loadGatewayConfig(env: Env, dev?: DevSecrets): GatewayConfig {
     tls,
     coreUrl,
     coreTls,
-    redisUrl: readRedisUrl(env, problems),
+    ...readRedisSettings(env, problems),
     redisKeyPrefix: readKeyPrefix(env, problems),
     dataDir: readVar(env, "DATA_DIR", problems) ?? "./data",
     privateJwk: readPrivateJwk(env, production, dev, problems),
@@ -179,18 +183,6 @@ function readGateways(env: Env, production: boolean, problems: string[]): Gatewa
     problems.push(`GATEWAYS must list some of: ${KNOWN_GATEWAYS.join(", ")}`);
   }
   return names.filter((n): n is GatewayName => (KNOWN_GATEWAYS as readonly string[]).includes(n));
-}
-
-function readRedisUrl(env: Env, problems: string[]): string | undefined {
-  const raw = readVar(env, "REDIS_URL", problems);
-  if (raw === undefined) return undefined;
-  try {
-    if (["redis:", "rediss:"].includes(new URL(raw).protocol)) return raw;
-  } catch {
-    // Reported below without echoing the value: it may hold a password.
-  }
-  problems.push("REDIS_URL must be a redis:// or rediss:// URL");
-  return undefined;
 }
 
 function readCoreUrl(env: Env, problems: string[]): string {

@@ -1,11 +1,10 @@
-import type { Redis } from "ioredis";
 import type Koa from "koa";
 import type { ReadyReport } from "../lib/admin-server.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import { createMetrics, type GatewayMetrics } from "../lib/metrics.js";
 import { createLimiter } from "../lib/rate-limit.js";
-import { createRedis } from "../lib/redis.js";
+import { createRedisClient, type RedisClient } from "../lib/redis.js";
 import { createGatewayApp } from "./app.js";
 import { createChannels } from "./channels.js";
 import type { GatewayConfig } from "./config.js";
@@ -25,7 +24,7 @@ export interface GatewaysDeps {
   readonly config: GatewayConfig;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly keyPrefix?: string;
   /** The HTTP client of the channels' send APIs; globalThis.fetch by default. */
   readonly fetch?: typeof fetch;
@@ -58,7 +57,7 @@ export interface Gateways {
  */
 export function createGateways(deps: GatewaysDeps): Gateways {
   const { config, clock, logger } = deps;
-  const redis = deps.redis ?? (config.redisUrl ? createRedis(config.redisUrl) : undefined);
+  const redis = deps.redis ?? createRedisClient(config);
   if (!redis)
     logger.warn("REDIS_URL is unset: the outbox and limits live in this process and are not durable");
   const prefix = deps.keyPrefix ?? config.redisKeyPrefix;

@@ -1,10 +1,10 @@
-import type { Redis } from "ioredis";
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
 } from "rate-limiter-flexible";
+import type { RedisClient } from "./redis.js";
 
 /**
  * A limiter built by createLimiter. Only this module touches rate-limiter-flexible (STYLE.md §7);
@@ -15,7 +15,7 @@ export type Limiter = RateLimiterAbstract;
 /** Settings of createLimiter (security.md RL-1). */
 export interface LimiterOptions {
   /** The shared Redis; without it the limit holds per process only. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** Unique per limiter or keys collide: `teller:rl:<purpose>`. */
   readonly keyPrefix: string;
   /** Units allowed per window. */

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import { type RedisSettings, splitSeedUrls } from "./redis-config.js";
 
-/** Settings of createRedis; every one has a bounded default (STYLE.md §7). */
+/**
+ * The client the stores take: one Redis server or a Redis Cluster. Both share ioredis's command
+ * interface, and every key one script or transaction touches shares a hash tag, so a store runs
+ * unchanged on either (DESIGN.md, State).
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Settings of createRedis and createRedisCluster; every one has a bounded default (STYLE.md §7). */
 export interface RedisClientOptions {
   /** Time allowed to open the connection, in ms; default 5,000. */
   readonly connectTimeoutMs?: number;
@@ -35,10 +43,60 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
 }
 
 /**
+ * Creates the client REDIS_URL and REDIS_CLUSTER describe: a Cluster over the seed nodes when
+ * REDIS_CLUSTER=true, else one Redis; undefined without REDIS_URL (state stays in process memory).
+ * Both composition roots call it, so the core and the gateways always agree on what they speak.
+ */
+export function createRedisClient(
+  settings: RedisSettings,
+  options: RedisClientOptions = {},
+): RedisClient | undefined {
+  if (settings.redisUrl === undefined) return undefined;
+  return settings.redisCluster
+    ? createRedisCluster(splitSeedUrls(settings.redisUrl), options)
+    : createRedis(settings.redisUrl, options);
+}
+
+/**
+ * Creates a Redis Cluster client from seed node URLs (all `redis://` or all `rediss://`, one
+ * password): the client learns the other nodes and the slot map from them. Every node connection
+ * gets the bounds of createRedis; commands go to masters only (scaleReads "master"), as a replica
+ * may lag behind a script's write. Auto-pipelining keeps one pipeline per node (ioredis README,
+ * Autopipelining). Node addresses are connected to as announced, without resolving them first, so
+ * a TLS certificate naming the host still matches (ioredis README, ElastiCache with TLS).
+ */
+export function createRedisCluster(seedUrls: readonly string[], options: RedisClientOptions = {}): Cluster {
+  const urls = seedUrls.map((seed) => new URL(seed));
+  const first = urls[0];
+  if (first === undefined) throw new Error("A Redis Cluster needs at least one seed node");
+  const maxDelay = options.maxReconnectDelayMs ?? 2_000;
+  const redisOptions: ClusterOptions["redisOptions"] = {
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+    connectionName: options.connectionName,
+    username: first.username ? decodeURIComponent(first.username) : undefined,
+    password: first.password ? decodeURIComponent(first.password) : undefined,
+  };
+  if (first.protocol === "rediss:") redisOptions.tls = {};
+  const nodes = urls.map((url) => ({
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port === "" ? 6379 : Number(url.port),
+  }));
+  return new Cluster(nodes, {
+    scaleReads: "master",
+    enableAutoPipelining: true,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, maxDelay),
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions,
+  });
+}
+
+/**
  * Resolves once `redis` is ready for commands, or rejects after `timeoutMs` (default 5,000).
  * Composition roots await it so a wrong REDIS_URL fails at start rather than on the first request.
+ * A Cluster is ready once its slot map is loaded and CLUSTER INFO reports the cluster ok.
  */
-export function waitForRedis(redis: Redis, timeoutMs = 5_000): Promise<void> {
+export function waitForRedis(redis: RedisClient, timeoutMs = 5_000): Promise<void> {
   if (redis.status === "ready") {
     return Promise.resolve();
   }
@@ -60,7 +118,7 @@ export function waitForRedis(redis: Redis, timeoutMs = 5_000): Promise<void> {
 
 /** A Lua script bound to its SHA1; see defineScript. */
 export type RedisScript = (
-  redis: Redis,
+  redis: RedisClient,
   keys: readonly string[],
   args: readonly (string | number)[],
 ) => Promise<unknown>;

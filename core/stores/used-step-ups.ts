@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../../lib/clock.js";
-import { defineScript, hashTag } from "../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../lib/redis.js";
 import type { UsedStepUps } from "../domain/payments.js";
 
 // KEYS record; ARGV use, ttlMs → 1 when the token is now, or already, spent on this same use.
@@ -16,7 +15,7 @@ export function usedStepUpKey(prefix: string, tokenId: string): string {
 }
 
 /** UsedStepUps on Redis: one atomic script per claim, shared by every core instance. */
-export function createRedisUsedStepUps(options: { redis: Redis; prefix: string }): UsedStepUps {
+export function createRedisUsedStepUps(options: { redis: RedisClient; prefix: string }): UsedStepUps {
   return {
     claim: async (tokenId, use, ttlMs) =>
       (await claimScript(

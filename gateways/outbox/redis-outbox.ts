@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Clock } from "../../lib/clock.js";
-import { defineScript, hashTag } from "../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../lib/redis.js";
 import type { Outbox } from "./outbox.js";
 import {
   type ClaimedReply,
@@ -16,7 +15,7 @@ import {
 
 /** Collaborators and settings of createRedisOutbox. */
 export interface RedisOutboxOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** First part of every key; default "teller". */
   readonly prefix?: string;
   /** Source of due times and lease ends; processes sharing an outbox need synchronised clocks. */

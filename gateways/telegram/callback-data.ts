@@ -5,8 +5,8 @@
  * digest makes the mapping idempotent: a retried send stores the same key and sends the same data.
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../../lib/clock.js";
+import type { RedisClient } from "../../lib/redis.js";
 
 /** Encodes payloads into callback_data and back. */
 export interface CallbackData {
@@ -19,7 +19,7 @@ export interface CallbackData {
 /** Settings of createCallbackData. */
 export interface CallbackDataOptions {
   /** Where mapped payloads live; without Redis, in this process (development only). */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** First part of the Redis keys (REDIS_KEY_PREFIX). */
   readonly prefix: string;
   /** How long a mapped button stays usable, in ms; default 7 days. */
@@ -64,7 +64,7 @@ interface Store {
   get(digest: string): Promise<string | undefined>;
 }
 
-function redisStore(redis: Redis, keyPrefix: string, ttlMs: number): Store {
+function redisStore(redis: RedisClient, keyPrefix: string, ttlMs: number): Store {
   return {
     async put(digest, payload) {
       await redis.set(`${keyPrefix}${digest}`, payload, "PX", ttlMs);

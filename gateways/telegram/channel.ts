@@ -3,8 +3,8 @@
  * codec, the webhook route and the outbox Sender, wired together so gateways/main.ts adds a
  * route and a sender and nothing else.
  */
-import type { Redis } from "ioredis";
 import type { Logger } from "../../lib/logger.js";
+import type { RedisClient } from "../../lib/redis.js";
 import type { ChannelRoute } from "../channel.js";
 import type { CoreConversation } from "../core-client-port.js";
 import type { Outbox, Sender } from "../outbox/outbox.js";
@@ -21,7 +21,7 @@ export interface TelegramChannelDeps {
   readonly outbox: Outbox;
   readonly logger: Logger;
   /** Holds long quick-reply payloads (see callback-data.ts); in-process without it. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly keyPrefix: string;
   readonly timeoutMs: number;
   readonly userAgent: string;

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../../lib/clock.js";
 import type { Logger } from "../../lib/logger.js";
+import type { RedisClient } from "../../lib/redis.js";
 import type { ChannelRoute } from "../channel.js";
 import type { CoreConversation } from "../core-client-port.js";
 import type { Outbox, Sender } from "../outbox/outbox.js";
@@ -17,7 +17,7 @@ export interface TwilioChannelDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   /** Keeps the numbered menus shared by every gateway process; process memory without it. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly keyPrefix: string;
   readonly timeoutMs: number;
   readonly userAgent: string;

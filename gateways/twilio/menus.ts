@@ -11,8 +11,8 @@
  * the conversation's state, so a stale number can at worst be refused, never act out of turn.
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Clock } from "../../lib/clock.js";
+import type { RedisClient } from "../../lib/redis.js";
 
 /** The menus of every recipient, by Twilio address ("+1555…" or "whatsapp:+1555…"). */
 export interface MenuStore {
@@ -34,7 +34,7 @@ const MEMORY_LIMIT = 10_000;
  * one gateway process is read by any other.
  */
 export function createRedisMenuStore(options: {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly ttlMs?: number;
 }): MenuStore {

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../../lib/clock.js";
 import type { Logger } from "../../lib/logger.js";
+import type { RedisClient } from "../../lib/redis.js";
 import type { ChannelRoute } from "../channel.js";
 import type { CoreConversation } from "../core-client-port.js";
 import type { Outbox, Sender } from "../outbox/outbox.js";
@@ -19,7 +19,7 @@ export interface WebchatChannelDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   /** The shared Redis (the mailbox lives there, for every gateway process); memory without it. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly keyPrefix: string;
   readonly onSignatureFailure?: () => void;
   readonly stream?: WebchatRouteDeps["stream"];

@@ -1,11 +1,10 @@
-import type { Redis } from "ioredis";
-import { defineScript, hashTag } from "../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../lib/redis.js";
 import type { OutboundChoice } from "../outbox/outbox.js";
 import { MAILBOX_MAX_ENTRIES, MAILBOX_TTL_MS, type MailboxEntry, type MailboxStore } from "./mailbox.js";
 
 /** Settings of createRedisMailboxStore. */
 export interface RedisMailboxOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** First part of every key; default "teller". */
   readonly prefix?: string;
   readonly ttlMs?: number;

@@ -9,9 +9,11 @@ import { createPgliteClient } from "../../core/stores/postgres/pglite-client.js"
 import type { SqlClient } from "../../core/stores/postgres/sql-client.js";
 import { type Clock, systemClock } from "../../lib/clock.js";
 import { createLogger } from "../../lib/logger.js";
+import type { RedisClient } from "../../lib/redis.js";
 import { mintServiceToken } from "../../lib/service-token.js";
 import { createTestSchemaClient } from "./postgres.js";
-import { createTestRedis } from "./redis.js";
+import { createTestRedis, type TestRedis } from "./redis.js";
+import { createTestClusterRedis, type TestRedisCluster } from "./redis-cluster.js";
 
 /** A signing key of the tests' own, published to the core as its JWKS. */
 export interface TestKeys {
@@ -42,6 +44,11 @@ export interface TestCoreOptions {
   readonly sql?: SqlClient;
   /** Share the Redis key prefix of another test core (two processes on one Redis). */
   readonly shareWith?: TestCore;
+  /**
+   * Run on this Redis Cluster instead (state "redis"): the core opens its own client from
+   * REDIS_URL and REDIS_CLUSTER=true as in production; `redisHandle` is a second client of the test's.
+   */
+  readonly cluster?: TestRedisCluster;
 }
 
 /** A core built for one test, with its log lines captured. */
@@ -50,7 +57,7 @@ export interface TestCore {
   readonly config: CoreConfig;
   readonly keys: TestKeys;
   readonly prefix?: string;
-  readonly redisHandle?: Awaited<ReturnType<typeof createTestRedis>>;
+  readonly redisHandle?: TestRedis<RedisClient>;
   readonly schemaHandle?: Awaited<ReturnType<typeof createTestSchemaClient>>;
   /** Every log line written so far, raw JSON text. */
   readonly logs: string[];
@@ -72,6 +79,7 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
     USER_ID_SALT: "test-salt-0123456789abcdefghijklmnopqrstuvwxyz",
     JWKS: JSON.stringify({ keys: [keys.publicJwk] }),
     ...(checkpointDir === undefined ? {} : { AUDIT_CHECKPOINT_DIR: checkpointDir }),
+    ...(options.cluster ? { REDIS_URL: options.cluster.url, REDIS_CLUSTER: "true" } : {}),
     ...options.env,
   };
   const config = loadCoreConfig(env);
@@ -83,13 +91,15 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
     },
   });
   const logger = createLogger({ level: "debug", destination });
-  const redisHandle = (options.state ?? "redis") === "redis" ? await createTestRedis() : undefined;
+  const redisHandle = await openTestRedis(options);
   const prefix = options.shareWith?.prefix ?? redisHandle?.prefix;
   const schemaHandle =
     options.shareWith?.schemaHandle ??
     ((options.database ?? "postgres") === "postgres" ? await createTestSchemaClient() : undefined);
   const sql = options.sql ?? schemaHandle?.client ?? createPgliteClient();
-  const core = await createCore({ config, clock, logger, redis: redisHandle?.redis, keyPrefix: prefix, sql });
+  // On a cluster the core builds its client from config, as the composition root does in production.
+  const redis = options.cluster ? undefined : redisHandle?.redis;
+  const core = await createCore({ config, clock, logger, redis, keyPrefix: prefix, sql });
   return {
     core,
     config,
@@ -108,4 +118,9 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
       else if (!schemaHandle && !options.sql) await sql.close();
     },
   };
+}
+
+function openTestRedis(options: TestCoreOptions): Promise<TestRedis<RedisClient> | undefined> {
+  if ((options.state ?? "redis") !== "redis") return Promise.resolve(undefined);
+  return options.cluster ? createTestClusterRedis(options.cluster) : createTestRedis();
 }

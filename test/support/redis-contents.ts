@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../lib/redis.js";
+import { scanKeys } from "./redis.js";
 
 /** One key under a test prefix and everything it holds, read by type. */
 export interface StoredKey {
@@ -9,21 +10,16 @@ export interface StoredKey {
 }
 
 /**
- * Reads every key under `prefix` with the command of its type, so a test can assert on what a
- * Redis dump or replica would hold. (DUMP itself may LZF-compress values and hide a plaintext.)
+ * Reads every key under `prefix` (on every master of a cluster) with the command of its type, so
+ * a test can assert on what a Redis dump or replica would hold. (DUMP itself may LZF-compress
+ * values and hide a plaintext.)
  */
-export async function readPrefix(redis: Redis, prefix: string): Promise<StoredKey[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    keys.push(...found);
-    cursor = next;
-  } while (cursor !== "0");
+export async function readPrefix(redis: RedisClient, prefix: string): Promise<StoredKey[]> {
+  const keys = await scanKeys(redis, `${prefix}:*`);
   return Promise.all(keys.map(async (key) => ({ key, ...(await readKey(redis, key)) })));
 }
 
-async function readKey(redis: Redis, key: string): Promise<{ type: string; contents: string[] }> {
+async function readKey(redis: RedisClient, key: string): Promise<{ type: string; contents: string[] }> {
   const type = await redis.type(key);
   switch (type) {
     case "string":

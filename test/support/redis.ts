@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { Redis } from "ioredis";
-import { createRedis, waitForRedis } from "../../lib/redis.js";
+import { Cluster, Redis } from "ioredis";
+import { createRedis, type RedisClient, waitForRedis } from "../../lib/redis.js";
 
 const LOCAL_URL = "redis://127.0.0.1:6379";
 const HOW_TO =
@@ -21,8 +21,8 @@ export function redisUrl(): Promise<string> {
 }
 
 /** A client with a key prefix of its own; cleanup deletes only that prefix and quits. */
-export interface TestRedis {
-  readonly redis: Redis;
+export interface TestRedis<C extends RedisClient = Redis> {
+  readonly redis: C;
   /** `test:<random>`: every key the test writes starts with it. */
   readonly prefix: string;
   cleanup(): Promise<void>;
@@ -39,13 +39,32 @@ export async function createTestRedis(): Promise<TestRedis> {
   return { redis, prefix, cleanup: () => deletePrefix(redis, prefix).finally(() => redis.quit()) };
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+/** Deletes every key under `prefix`, on every master of a cluster; never FLUSHDB (STYLE.md §8). */
+export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
+  const keys = await scanKeys(redis, `${prefix}:*`);
+  // One UNLINK per key: on a cluster the keys of one call must share a slot.
+  await Promise.all(keys.map((key) => redis.unlink(key)));
+}
+
+/**
+ * Every key matching `pattern`, by SCAN. A cluster's keyspace is split among its masters and
+ * SCAN walks one node's keys only, so on a Cluster it runs on each master (`nodes("master")`).
+ */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes("master") : [redis];
+  const found = await Promise.all(nodes.map((node) => scanNode(node, pattern)));
+  return found.flat();
+}
+
+async function scanNode(node: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    if (keys.length > 0) await redis.unlink(...keys);
+    const [next, batch] = await node.scan(cursor, "MATCH", pattern, "COUNT", 500);
+    keys.push(...batch);
     cursor = next;
   } while (cursor !== "0");
+  return keys;
 }
 
 async function findRedis(): Promise<string> {

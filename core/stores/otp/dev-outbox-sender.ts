@@ -1,8 +1,8 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
 import type { Clock } from "../../../lib/clock.js";
 import { maskPhone } from "../../../lib/redact.js";
+import type { RedisClient } from "../../../lib/redis.js";
 import { sha256Hex } from "../../../lib/sha256.js";
 import type { OtpSender } from "../../domain/step-up-ports.js";
 
@@ -15,7 +15,7 @@ export interface DevSms {
 
 /** Where the outbox keeps texts: the shared Redis (readable by `teller chat`), else this process. */
 export interface DevOutboxStorage {
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** First part of every key; default "teller". */
   readonly prefix?: string;
 }

@@ -1,10 +1,9 @@
-import type { Redis } from "ioredis";
-import { defineScript, hashTag } from "../../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { ChallengeStore, Purpose, StoredChallenge } from "../../domain/step-up-ports.js";
 
 /** Collaborators and settings of createRedisChallengeStore. */
 export interface RedisChallengeStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** First part of every key; default "teller". */
   readonly prefix?: string;
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
 import type { Logger } from "../../../lib/logger.js";
-import { defineScript, hashTag } from "../../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { ConversationLock } from "../../domain/conversation-ports.js";
 import { DomainError } from "../../domain/errors.js";
 
@@ -11,7 +11,7 @@ const MAX_POLL_MS = 20;
 
 /** Collaborators and settings of createRedisConversationLock. */
 export interface RedisConversationLockOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** First part of every key; default "teller". */
   readonly prefix?: string;
   /** Lifetime of a caller's lease, refreshed every third of it while it waits or runs; default 15,000 ms. */

@@ -1,11 +1,10 @@
-import type { Redis } from "ioredis";
 import { decrypt, encrypt, type Keyring } from "../../../lib/aead.js";
-import { defineScript, hashTag } from "../../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { MessageLog, StoredHandling } from "../../domain/conversation-ports.js";
 
 /** Collaborators and settings of createRedisMessageLog. */
 export interface RedisMessageLogOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** config.data.encryption: handlings are sealed with it, as their replies hold balances and payee names. */
   readonly keyring: Keyring;
   /** First part of every key; default "teller". */

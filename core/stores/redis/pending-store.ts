@@ -1,11 +1,10 @@
-import type { Redis } from "ioredis";
 import { decrypt, encrypt, type Keyring } from "../../../lib/aead.js";
-import { hashTag } from "../../../lib/redis.js";
+import { hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { Pending, PendingStore } from "../../domain/dialog/pending.js";
 
 /** Settings of createRedisPendingStore. */
 export interface RedisPendingStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Seals each pending operation: it names payees and amounts (issue 5 item 6). */
   readonly keyring: Keyring;
   /** First part of every key; default "teller". */

@@ -1,7 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Clock } from "../../../lib/clock.js";
 import type { IdSource } from "../../../lib/ids.js";
-import { defineScript, hashTag } from "../../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { Channel } from "../../domain/channel.js";
 import { DomainError } from "../../domain/errors.js";
 import type { Session, SessionStats, SessionStore, SessionStoreOptions } from "../../domain/session.js";
@@ -12,7 +11,7 @@ const START_ATTEMPTS = 5;
 
 /** Collaborators and settings of createRedisSessionStore. */
 export interface RedisSessionStoreOptions extends SessionStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly clock: Clock;
   readonly ids: IdSource;
   /** First part of every key; default "teller". */

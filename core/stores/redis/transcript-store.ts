@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { defineScript, hashTag } from "../../../lib/redis.js";
+import { defineScript, hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { TranscriptStore } from "../../domain/conversation-ports.js";
 import {
   DEFAULT_MAX_TRANSCRIPT_ENTRIES,
@@ -11,7 +10,7 @@ import {
 
 /** Collaborators and settings of createRedisTranscriptStore. */
 export interface RedisTranscriptStoreOptions extends TranscriptStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** First part of every key; default "teller". */
   readonly prefix?: string;
 }
