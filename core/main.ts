@@ -150,7 +150,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     },
   });
   // Signed checkpoints of the audit chain, kept outside the database (security.md AUD-3).
-  const checkpoints = startAuditCheckpoints({ config: config.audit, sql, clock, logger });
+  const checkpoints = startAuditCheckpoints({ config: config.audit, sql, clock, logger, metrics });
   const readiness = async (): Promise<ReadyReport> => ({
     database: await ledger.ping(),
     redis: !redis || redis.status === "ready",

@@ -1,4 +1,11 @@
 import type { Clock } from "../../lib/clock.js";
+import { GENESIS_HASH } from "./audit.js";
+import {
+  type AuditEntryReader,
+  type ChainPosition,
+  createIncrementalVerifier,
+  type IncrementalVerification,
+} from "./audit-verify-incremental.js";
 
 /**
  * Signed checkpoints of the audit chain (security.md AUD-3). The chain alone cannot show that its
@@ -67,33 +74,62 @@ export function signatureOf(jws: string): string {
 
 /** Collaborators of createCheckpointer. */
 export interface CheckpointerDeps {
-  readonly chain: Pick<AuditChainReader, "head">;
+  /** The chain, read in batches after the last verified entry. */
+  readonly chain: AuditEntryReader;
   readonly log: CheckpointLog;
   readonly sign: SignCheckpoint;
+  /** Opens the log's last checkpoint: where verification resumes when the process starts. */
+  readonly open: OpenCheckpoint;
   readonly clock: Clock;
+  /** Entries read per query while verifying; 1,000 when unset. */
+  readonly batchSize?: number;
+}
+
+/** What one checkpoint run did. */
+export interface CheckpointRun {
+  /** What verifying the entries appended since the last good run found. */
+  readonly verification: IncrementalVerification;
+  /** The checkpoint appended; absent when the chain is broken, empty or has not grown. */
+  readonly written?: AuditCheckpoint;
 }
 
 /** Takes checkpoints; see createCheckpointer. */
 export interface Checkpointer {
-  /** Appends a checkpoint of the current head, unless the chain is empty or has not grown. */
-  checkpoint(): Promise<AuditCheckpoint | undefined>;
+  /**
+   * Verifies the entries appended since the last good run, then appends a checkpoint of the
+   * verified head, unless the chain is broken, empty or has not grown.
+   */
+  checkpoint(): Promise<CheckpointRun>;
 }
 
+const DEFAULT_BATCH_SIZE = 1_000;
+
 /**
- * Creates the use case that appends a signed checkpoint of the chain's head. It chains `prev`
- * from the last record it reads just before appending, so two instances sharing the log may both
- * chain from the same record: the log then forks, which verifyCheckpoints accepts (every `prev`
- * must name an EARLIER checkpoint). A fork loses nothing, since each checkpoint is signed and
- * checked against the chain on its own; a lock file would add a lock that a crashed process
- * leaves behind, and a lock that spans hosts, for no stronger guarantee.
+ * Creates the use case that appends a signed checkpoint of the chain's head, only once every
+ * entry up to that head recomputes: a signature over a chain whose newest rows were rewritten
+ * would launder the rewrite. Verification is incremental (createIncrementalVerifier): it resumes
+ * from the log's last checkpoint when that verifies under the key (what the key's holder
+ * vouched for need not be walked again; `teller audit verify` walks it all), else from genesis.
+ *
+ * It chains `prev` from the last record it reads just before appending, so two instances sharing
+ * the log may both chain from the same record: the log then forks, which verifyCheckpoints
+ * accepts (every `prev` must name an EARLIER checkpoint). A fork loses nothing, since each
+ * checkpoint is signed and checked against the chain on its own; a lock file would add a lock
+ * that a crashed process leaves behind, and a lock that spans hosts, for no stronger guarantee.
  */
 export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
+  const verifier = createIncrementalVerifier({
+    chain: deps.chain,
+    start: () => resumePosition(deps),
+    batchSize: deps.batchSize ?? DEFAULT_BATCH_SIZE,
+  });
   return {
     async checkpoint() {
-      const head = await deps.chain.head();
-      if (head === undefined) return undefined;
+      const verification = await verifier.verify();
+      if (!verification.ok || verification.head.seq === 0n) return { verification };
+      const { head } = verification;
       const last = await deps.log.last();
-      if (last !== undefined && last.seq === head.seq && last.hash === head.hash) return undefined;
+      if (last !== undefined && last.seq === head.seq && last.hash === head.hash) return { verification };
       const checkpoint: AuditCheckpoint = {
         seq: head.seq,
         hash: head.hash,
@@ -102,9 +138,22 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
       };
       const jws = await deps.sign(checkpoint);
       await deps.log.append({ seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at, jws });
-      return checkpoint;
+      return { verification, written: checkpoint };
     },
   };
+}
+
+/**
+ * The log's last checkpoint when its JWS opens under the key and its readable fields are the
+ * signed ones; otherwise genesis (no log yet, a line anyone could have written, or another key).
+ */
+async function resumePosition(deps: Pick<CheckpointerDeps, "log" | "open">): Promise<ChainPosition> {
+  const last = await deps.log.last();
+  const claims = last === undefined ? undefined : await deps.open(last.jws);
+  if (claims === undefined || claims.seq !== last?.seq || claims.hash !== last.hash) {
+    return { seq: 0n, hash: GENESIS_HASH };
+  }
+  return { seq: claims.seq, hash: claims.hash };
 }
 
 /** Why the checkpoints and the chain disagree, or why a checkpoint cannot be trusted. */

@@ -124,15 +124,22 @@ export interface ChainVerifier {
   result(): AuditVerification;
 }
 
+/** Where a walk starts: before the first entry, whose prev_hash is GENESIS_HASH. */
+const GENESIS_POSITION = { seq: 0n, hash: GENESIS_HASH };
+
 /**
  * Walks stored entries in seq order, one at a time, so a store can feed the chain in batches.
  * `check` returns false at the first entry that is missing (a seq gap: the missing seq is
  * reported), whose prev_hash is not the previous hash, or whose hash does not recompute.
  * A removed tail is invisible to the chain alone; signed checkpoints (AUD-3) cover that.
+ * `from` resumes after an entry already verified (its seq and hash), so a periodic check reads
+ * only what was appended since; `checked` then counts the entries of this walk.
  */
-export function createChainVerifier(): ChainVerifier {
-  let expectedSeq = 1n;
-  let prev = GENESIS_HASH;
+export function createChainVerifier(
+  from: Pick<StoredAuditEntry, "seq" | "hash"> = GENESIS_POSITION,
+): ChainVerifier {
+  let expectedSeq = from.seq + 1n;
+  let prev = from.hash;
   let broken: bigint | undefined;
   return {
     check(entry: StoredAuditEntry): boolean {
@@ -146,7 +153,7 @@ export function createChainVerifier(): ChainVerifier {
       return true;
     },
     result(): AuditVerification {
-      const checked = expectedSeq - 1n;
+      const checked = expectedSeq - 1n - from.seq;
       return broken === undefined ? { ok: true, checked } : { ok: false, firstBrokenSeq: broken, checked };
     },
   };

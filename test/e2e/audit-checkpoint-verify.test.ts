@@ -11,6 +11,7 @@ import type { SqlClient } from "../../core/stores/postgres/sql-client.js";
 import { createManualClock } from "../../lib/clock.js";
 import { ensureDevSecrets } from "../../lib/dev-secrets.js";
 import { createLogger } from "../../lib/logger.js";
+import { createMetrics } from "../../lib/metrics.js";
 import { Children, childEnv, exitWithin } from "../support/teller-process.js";
 
 describe("teller audit verify with checkpoints", () => {
@@ -44,7 +45,8 @@ describe("teller audit verify with checkpoints", () => {
         );
       }
       const logger = createLogger({ level: "silent" });
-      await startAuditCheckpoints({ config: config.audit, sql: client, clock, logger }).close();
+      const metrics = createMetrics("core");
+      await startAuditCheckpoints({ config: config.audit, sql: client, clock, logger, metrics }).close();
     });
     const intact = await verify(dataDir);
     expect({ code: intact.code, stdout: intact.stdout }).to.deep.equal({

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { readAuditConfig } from "../../core/audit-config.js";
+import { auditHash, GENESIS_HASH, type StoredAuditEntry } from "../../core/domain/audit.js";
 import {
   type AuditChainReader,
-  type AuditHead,
   type CheckpointLine,
   type CheckpointLog,
   type CheckpointRecord,
@@ -11,6 +11,7 @@ import {
   signatureOf,
   verifyCheckpoints,
 } from "../../core/domain/audit-checkpoint.js";
+import type { AuditEntryReader } from "../../core/domain/audit-verify-incremental.js";
 import {
   AUDIT_CHECKPOINT_TYP,
   type CheckpointClaims,
@@ -22,7 +23,26 @@ import { createManualClock } from "../../lib/clock.js";
 import { deriveDevAuditCheckpointKey, deriveDevStepUpKeys } from "../../lib/dev-secrets.js";
 import { createTestKeys } from "../support/core.js";
 
-const hashOf = (seq: number | bigint) => seq.toString(16).padStart(64, "0");
+/** A real chain of 40 entries (auditHash), so the checkpointer's verification passes over it. */
+const CHAIN: readonly StoredAuditEntry[] = (() => {
+  const entries: StoredAuditEntry[] = [];
+  let prevHash = GENESIS_HASH;
+  for (let seq = 1n; seq <= 40n; seq += 1n) {
+    const body = {
+      seq,
+      type: "test.event",
+      outcome: "success" as const,
+      occurredAt: 1_000 * Number(seq),
+      attributes: {},
+    };
+    entries.push({ ...body, prevHash, hash: auditHash(prevHash, body) });
+    prevHash = entries[entries.length - 1]?.hash as string;
+  }
+  return entries;
+})();
+
+/** The hash of CHAIN's entry `seq`; past its end any well-formed hash (only the JWS tests go there). */
+const hashOf = (seq: number | bigint) => CHAIN[Number(seq) - 1]?.hash ?? seq.toString(16).padStart(64, "0");
 const claims = (seq: number | bigint, prev = ""): CheckpointClaims => ({
   seq: BigInt(seq),
   hash: hashOf(seq),
@@ -30,12 +50,17 @@ const claims = (seq: number | bigint, prev = ""): CheckpointClaims => ({
   prev,
 });
 
-/** A chain of `length` entries whose hashes are hashOf(seq), with some rewritten. */
-function chainOf(length: number, rewritten: Record<number, string> = {}): AuditChainReader {
-  const hashAt = (seq: bigint) => rewritten[Number(seq)] ?? hashOf(Number(seq));
+/** The first `length` entries of CHAIN, with the stored hash of some rewritten. */
+function chainOf(
+  length: number,
+  rewritten: Record<number, string> = {},
+): AuditChainReader & AuditEntryReader {
+  const entries = CHAIN.slice(0, length).map((e) => ({ ...e, hash: rewritten[Number(e.seq)] ?? e.hash }));
+  const hashAt = (seq: bigint) => entries[Number(seq) - 1]?.hash as string;
   return {
     head: async () => (length === 0 ? undefined : { seq: BigInt(length), hash: hashAt(BigInt(length)) }),
     hashesAt: async (seqs) => new Map(seqs.filter((s) => s <= BigInt(length)).map((s) => [s, hashAt(s)])),
+    entriesAfter: async (after, limit) => entries.filter((e) => e.seq > after).slice(0, limit),
   };
 }
 
@@ -119,32 +144,89 @@ describe("audit checkpoint JWS", () => {
 });
 
 describe("createCheckpointer", () => {
-  it("should checkpoint the head only when the chain grew, chaining prev to the last signature", async () => {
-    const keys = await createTestKeys("audit");
-    const clock = createManualClock();
-    const log = memoryLog();
-    let head: AuditHead | undefined;
-    const checkpointer = createCheckpointer({
-      chain: { head: async () => head },
+  let keys: Awaited<ReturnType<typeof createTestKeys>>;
+  beforeEach(async () => {
+    keys = await createTestKeys("audit");
+  });
+
+  const checkpointerOver = (chain: AuditEntryReader, log: CheckpointLog, clock = createManualClock()) =>
+    createCheckpointer({
+      chain,
       log,
       sign: createCheckpointSigner(keys.privateJwk),
+      open: createCheckpointOpener(keys.publicJwk),
       clock,
+      batchSize: 4,
     });
-    expect(await checkpointer.checkpoint(), "empty chain").to.equal(undefined);
-    head = { seq: 3n, hash: hashOf(3) };
+
+  it("should checkpoint the verified head only when the chain grew, chaining prev to the last signature", async () => {
+    const clock = createManualClock();
+    const log = memoryLog();
+    let length = 0;
+    const checkpointer = checkpointerOver(
+      { entriesAfter: (a, l) => chainOf(length).entriesAfter(a, l) },
+      log,
+      clock,
+    );
+    expect((await checkpointer.checkpoint()).written, "empty chain").to.equal(undefined);
+    length = 3;
     const first = await checkpointer.checkpoint();
-    expect(first).to.deep.equal({ seq: 3n, hash: hashOf(3), at: clock.now(), prev: "" });
+    expect(first.written).to.deep.equal({ seq: 3n, hash: hashOf(3), at: clock.now(), prev: "" });
+    expect(first.verification).to.include({ ok: true, checked: 3n });
     clock.advance(3_600_000);
-    expect(await checkpointer.checkpoint(), "unchanged").to.equal(undefined);
-    head = { seq: 5n, hash: hashOf(5) };
+    expect((await checkpointer.checkpoint()).written, "unchanged").to.equal(undefined);
+    length = 9;
     const second = await checkpointer.checkpoint();
-    expect(second?.prev)
+    expect(second.verification).to.deep.include({
+      ok: true,
+      from: { seq: 3n, hash: hashOf(3) },
+      checked: 6n,
+    });
+    expect(second.written?.prev)
       .to.equal(signatureOf(log.records[0]?.jws ?? ""))
       .and.not.equal("");
     expect(log.records.map((r) => [r.seq, r.at])).to.deep.equal([
       [3n, clock.now() - 3_600_000],
-      [5n, clock.now()],
+      [9n, clock.now()],
     ]);
+  });
+
+  it("should sign nothing while an entry after the last verified one does not recompute, and resume once it does", async () => {
+    const log = memoryLog();
+    let chain = chainOf(10, { 7: "f".repeat(64) });
+    const checkpointer = checkpointerOver({ entriesAfter: (a, l) => chain.entriesAfter(a, l) }, log);
+    for (let run = 0; run < 2; run += 1) {
+      const { verification, written } = await checkpointer.checkpoint();
+      expect(verification).to.deep.include({ ok: false, firstBrokenSeq: 7n });
+      expect(written).to.equal(undefined);
+    }
+    expect(log.records).to.deep.equal([]);
+    chain = chainOf(10);
+    expect((await checkpointer.checkpoint()).written).to.include({ seq: 10n, hash: hashOf(10) });
+  });
+
+  it("should resume from the log's last checkpoint when it verifies under the key, and from genesis otherwise", async () => {
+    const log = memoryLog();
+    await checkpointerOver(chainOf(6), log).checkpoint();
+    // Entries up to the checkpoint are not read again: a forged hash there goes unseen here
+    // (the full walk, `teller audit verify`, sees it), while the checkpointed entry is re-read.
+    const resumed = await checkpointerOver(chainOf(8, { 2: "f".repeat(64) }), log).checkpoint();
+    expect(resumed.verification).to.deep.include({
+      ok: true,
+      from: { seq: 6n, hash: hashOf(6) },
+      checked: 2n,
+    });
+    const cut = await checkpointerOver(chainOf(7), log).checkpoint();
+    expect(cut.verification, "the checkpointed entry 8 is gone").to.deep.include({
+      ok: false,
+      firstBrokenSeq: 8n,
+    });
+    log.records.push({ ...(log.records.at(-1) as CheckpointRecord), seq: 9n });
+    const distrusted = await checkpointerOver(chainOf(8, { 2: "f".repeat(64) }), log).checkpoint();
+    expect(distrusted.verification, "edited record: from genesis").to.deep.include({
+      ok: false,
+      firstBrokenSeq: 2n,
+    });
   });
 });
 
@@ -159,6 +241,7 @@ describe("verifyCheckpoints", () => {
         chain: chainOf(seq),
         log,
         sign: createCheckpointSigner(keys.privateJwk),
+        open: createCheckpointOpener(keys.publicJwk),
         clock: createManualClock(),
       });
       await checkpointer.checkpoint();

@@ -1,4 +1,6 @@
 import type { AuditChainReader } from "../../domain/audit-checkpoint.js";
+import type { AuditEntryReader } from "../../domain/audit-verify-incremental.js";
+import { readAuditEntriesAfter } from "./audit-log.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** Rows asked for per query while comparing checkpoints with the chain. */
@@ -6,11 +8,14 @@ const BATCH = 500;
 
 /**
  * Creates the reader of the audit chain's head and of the hashes at given seqs, on PostgreSQL or
- * PGlite. It reads only the primary key and the stored hash: checking that those hashes
- * recompute is createPostgresAuditLog's verify, which runs first.
+ * PGlite. Those read only the primary key and the stored hash: checking that those hashes
+ * recompute is createPostgresAuditLog's verify, which runs first. `entriesAfter` reads whole
+ * entries for the checkpointer's incremental verification, by the primary key's order.
  */
-export function createPostgresAuditChainReader(client: SqlClient): AuditChainReader {
+export function createPostgresAuditChainReader(client: SqlClient): AuditChainReader & AuditEntryReader {
   return {
+    entriesAfter: (after, limit) => readAuditEntriesAfter(client, after, limit),
+
     async head() {
       // The text alias differs from the column: ORDER BY an output name would sort as text.
       const { rows } = await client.query<{ seq_text: string; hash: string }>(

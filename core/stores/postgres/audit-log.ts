@@ -53,6 +53,22 @@ function toEntry(row: AuditRow): StoredAuditEntry {
   };
 }
 
+/**
+ * Reads up to `limit` stored entries after `after`, in seq order: one batch of a walk along the
+ * chain, here and in the checkpointer's incremental verification (audit-chain-reader.ts).
+ */
+export async function readAuditEntriesAfter(
+  client: SqlClient,
+  after: bigint,
+  limit: number,
+): Promise<StoredAuditEntry[]> {
+  const { rows } = await client.query<AuditRow>(
+    `SELECT ${COLUMNS} FROM audit_events WHERE seq > $1::int8 ORDER BY seq LIMIT $2`,
+    [after.toString(), limit],
+  );
+  return rows.map(toEntry);
+}
+
 const CURSOR = /^a1:([1-9][0-9]{0,18})$/;
 const MAX_INT8 = 9_223_372_036_854_775_807n;
 
@@ -137,16 +153,13 @@ export function createPostgresAuditLog(deps: PostgresAuditLogDeps): AuditLog {
     verify: () =>
       guard(async () => {
         const verifier = createChainVerifier();
-        let after = "0";
+        let after = 0n;
         for (;;) {
-          const { rows } = await client.query<AuditRow>(
-            `SELECT ${COLUMNS} FROM audit_events WHERE seq > $1::int8 ORDER BY seq LIMIT $2`,
-            [after, batchSize],
-          );
-          for (const row of rows) if (!verifier.check(toEntry(row))) return verifier.result();
-          const last = rows.at(-1);
-          if (last === undefined || rows.length < batchSize) return verifier.result();
-          after = last.seq_text;
+          const entries = await readAuditEntriesAfter(client, after, batchSize);
+          for (const entry of entries) if (!verifier.check(entry)) return verifier.result();
+          const last = entries.at(-1);
+          if (last === undefined || entries.length < batchSize) return verifier.result();
+          after = last.seq;
         }
       }),
   };
