@@ -96,6 +96,13 @@ export function createGateways(deps: GatewaysDeps): Gateways {
     fetch: deps.fetch,
     signatureFailed: (channel) => metrics.signatureFailures.inc({ channel }),
   });
+  // The series the alerts watch start at 0 for every channel that is on: a series first seen at
+  // 1 has no earlier sample, so increase() would miss a channel's first failure or dead letter.
+  for (const channel of config.gateways) metrics.signatureFailures.inc({ channel }, 0);
+  for (const channel of Object.keys(senders)) {
+    metrics.outboxSends.inc({ channel }, 0);
+    for (const kind of ["retry", "dead"] as const) metrics.outboxSendFailures.inc({ channel, kind }, 0);
+  }
   const worker = createOutboxWorker({
     queue: outbox,
     senders,

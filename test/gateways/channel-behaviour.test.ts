@@ -39,6 +39,17 @@ for (const make of CHANNEL_HARNESSES) {
       expect((await rig.deliver(handshake.wrong)).status).to.equal(403);
     });
 
+    it("should expose its alerting series at 0 before the first failure", async () => {
+      // Prometheus' increase() misses a series first seen at 1 (deploy/prometheus/alerts.yaml).
+      const text = await rig.gateways.metrics.registry.metrics();
+      const series = (name: string, labels: string) =>
+        new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} 0$`, "m");
+      expect(text).to.match(series("teller_webhook_signature_failures_total", `channel="${h.name}"`));
+      expect(text).to.match(series("teller_outbox_send_failures_total", 'kind="dead"'));
+      expect(text).to.match(series("teller_outbox_send_failures_total", 'kind="retry"'));
+      expect(text).to.match(series("teller_outbox_sends_total", 'channel="'));
+    });
+
     it("should refuse a missing or forged signature with 401 and answer nothing", async () => {
       const user = h.newUser();
       expect((await rig.deliver(h.unsigned(h.text(user, "balance")))).status).to.equal(401);
