@@ -29,6 +29,7 @@ import { createStepUpRoutes } from "./rpc/step-up-rpc.js";
 import { createStateStores, type StateStores } from "./state-stores.js";
 import { createPaymentsService, createStepUpService } from "./step-up-service.js";
 import type { DevOutbox } from "./stores/otp/dev-outbox-sender.js";
+import { startAuditChaining } from "./stores/postgres/audit-chaining.js";
 import { createPostgresAuditLog } from "./stores/postgres/audit-log.js";
 import { createPostgresLedgerStore } from "./stores/postgres/ledger-store.js";
 import { migrate } from "./stores/postgres/migrate.js";
@@ -87,6 +88,8 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     logger.warn("REDIS_URL is unset: sessions, limits and locks live in this process (single instance only)");
   const sql = deps.sql ?? openSql(config);
   await migrate(sql);
+  // Chains the audit inbox: now (rows a crash left unchained), after each auditing commit, every second.
+  const chaining = await startAuditChaining({ client: sql, logger });
   const ledger = createPostgresLedgerStore({ client: sql, clock, ids: newId });
   const metrics = deps.metrics ?? createMetrics("core", { logger });
   const audit = meterAuditChain(createPostgresAuditLog({ client: sql, clock }), metrics);
@@ -165,6 +168,7 @@ export async function createCore(deps: CoreDeps): Promise<Core> {
     ready: async () => Object.values(await readiness()).every(Boolean),
     readiness,
     close: async () => {
+      await chaining.close();
       await checkpoints.close();
       await state.sessions.close();
       if (!deps.sql) await sql.close();

@@ -3,6 +3,7 @@ import type { AuditFilter, AuditLog, StoredAuditEntry } from "../../domain/audit
 import { createChainVerifier } from "../../domain/audit.js";
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { appendAuditEvent } from "./audit-append.js";
+import { auditChainerFor } from "./audit-chainer.js";
 import { epochMs } from "./ledger-rows.js";
 import type { SqlClient } from "./sql-client.js";
 
@@ -126,11 +127,20 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
  * Creates the AuditLog on PostgreSQL (or PGlite, with the same SQL). Listing pages by seq with an
  * opaque cursor; verifying walks the whole table in seq order in batches and recomputes every
  * hash from the stored columns (createChainVerifier), so an edited, deleted or reordered row is
- * found even when the database's own protections were switched off.
+ * found even when the database's own protections were switched off. Both first chain what the
+ * audit inbox holds, so they see every event committed before the call.
  */
 export function createPostgresAuditLog(deps: PostgresAuditLogDeps): AuditLog {
   const { client } = deps;
   const batchSize = deps.batchSize ?? 500;
+  const chainer = auditChainerFor(client);
+  const chained = async (inboxId: bigint): Promise<StoredAuditEntry | undefined> => {
+    const { rows } = await client.query<AuditRow>(
+      `SELECT ${COLUMNS} FROM audit_events WHERE inbox_id = $1::int8`,
+      [inboxId.toString()],
+    );
+    return rows[0] === undefined ? undefined : toEntry(rows[0]);
+  };
   return {
     list: (filter) =>
       guard(async () => {
@@ -138,6 +148,7 @@ export function createPostgresAuditLog(deps: PostgresAuditLogDeps): AuditLog {
           throw invalidArgument("page.page_size", "must be a positive integer");
         const limit = Math.min(filter.limit, MAX_AUDIT_PAGE_SIZE);
         const { sql, params } = pageQuery(filter, limit);
+        await chainer.flush();
         const { rows } = await client.query<AuditRow>(sql, params);
         const items = rows.slice(0, limit).map(toEntry);
         const last = items.at(-1);
@@ -148,10 +159,23 @@ export function createPostgresAuditLog(deps: PostgresAuditLogDeps): AuditLog {
         };
       }),
 
-    record: (event) => guard(() => client.transaction((tx) => appendAuditEvent(tx, deps.clock, event))),
+    record: (event) =>
+      guard(async () => {
+        const inboxId = await client.transaction((tx) => appendAuditEvent(tx, deps.clock, event));
+        // The commit's flush chained it, unless that failed: then this flush retries, or throws.
+        let entry = await chained(inboxId);
+        if (entry === undefined) {
+          await chainer.flush();
+          entry = await chained(inboxId);
+        }
+        if (entry === undefined) throw new Error(`audit inbox row ${inboxId} was not chained`);
+        const { prevHash: _prev, ...recorded } = entry;
+        return recorded;
+      }),
 
     verify: () =>
       guard(async () => {
+        await chainer.flush();
         const verifier = createChainVerifier();
         let after = 0n;
         for (;;) {

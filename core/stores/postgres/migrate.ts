@@ -4,6 +4,7 @@ import { transfersMigration } from "./migrations/003-transfers.js";
 import { transferRulesMigration } from "./migrations/004-transfer-rules.js";
 import { totpMigration } from "./migrations/005-totp.js";
 import { channelLinksMigration } from "./migrations/006-channel-links.js";
+import { auditInboxMigration } from "./migrations/007-audit-inbox.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** One schema change: applied once, in version order, recorded in schema_migrations. */
@@ -14,9 +15,9 @@ export interface Migration {
 }
 
 /**
- * The database's migrations in order: the ledger, the audit trail, then transfers and payees. They
- * live in modules, not .sql files, because the build copies no assets: the same text then runs
- * from source (tsx) and from dist/.
+ * The database's migrations in order: the ledger, the audit trail, then transfers and payees, and
+ * the audit inbox. They live in modules, not .sql files, because the build copies no assets: the
+ * same text then runs from source (tsx) and from dist/.
  */
 export const migrations: readonly Migration[] = [
   ledgerMigration,
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   transferRulesMigration,
   totpMigration,
   channelLinksMigration,
+  auditInboxMigration,
 ];
 
 /**

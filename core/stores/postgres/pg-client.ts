@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { SqlClient, SqlResult } from "./sql-client.js";
-import { sqlState } from "./sql-client.js";
+import { createAfterCommitTasks, sqlState } from "./sql-client.js";
 
 /** Settings of the connection pool to a PostgreSQL server. */
 export interface PgClientOptions {
@@ -28,19 +28,25 @@ async function run<T>(db: Queryable, sql: string, params?: readonly unknown[]): 
   return { rows: result.rows as T[] };
 }
 
-async function inTransaction<T>(pool: pg.Pool, fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  root: SqlClient,
+  pool: pg.Pool,
+  fn: (tx: SqlClient) => Promise<T>,
+): Promise<T> {
   const conn = await pool.connect();
+  const afterCommit = createAfterCommitTasks();
   const tx: SqlClient = {
     query: (sql, params) => run(conn, sql, params),
     transaction: (inner) => inner(tx),
+    afterCommit: afterCommit.register,
     close: async () => {},
   };
+  let result: T;
   try {
     await conn.query("BEGIN");
-    const result = await fn(tx);
+    result = await fn(tx);
     await conn.query("COMMIT");
     conn.release();
-    return result;
   } catch (error) {
     try {
       await conn.query("ROLLBACK");
@@ -51,6 +57,9 @@ async function inTransaction<T>(pool: pg.Pool, fn: (tx: SqlClient) => Promise<T>
     }
     throw error;
   }
+  // After release: the tasks take connections of their own.
+  await afterCommit.run(root);
+  return result;
 }
 
 /**
@@ -82,20 +91,21 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     return ready;
   };
   let closing: Promise<void> | undefined;
-  return {
+  const client: SqlClient = {
     query: async (sql, params) => {
       await ensureSchema();
       return run(pool, sql, params);
     },
     transaction: async (fn) => {
       await ensureSchema();
-      return inTransaction(pool, fn);
+      return inTransaction(client, pool, fn);
     },
     close: () => {
       closing ??= pool.end();
       return closing;
     },
   };
+  return client;
 }
 
 async function createSchema(pool: pg.Pool, schema: string): Promise<void> {

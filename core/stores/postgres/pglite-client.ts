@@ -1,5 +1,6 @@
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { SqlClient, SqlResult } from "./sql-client.js";
+import { createAfterCommitTasks } from "./sql-client.js";
 
 /** Settings of the embedded database. */
 export interface PgliteClientOptions {
@@ -19,10 +20,11 @@ async function run<T>(db: Runner, sql: string, params?: readonly unknown[]): Pro
   return { rows: result.rows };
 }
 
-function transactionClient(tx: Transaction): SqlClient {
+function transactionClient(tx: Transaction, afterCommit: NonNullable<SqlClient["afterCommit"]>): SqlClient {
   const client: SqlClient = {
     query: (sql, params) => run(tx, sql, params),
     transaction: (fn) => fn(client),
+    afterCommit,
     close: async () => {},
   };
   return client;
@@ -31,17 +33,25 @@ function transactionClient(tx: Transaction): SqlClient {
 /**
  * Creates a SqlClient on PGlite, PostgreSQL compiled to WebAssembly, stored in a folder on disk
  * or in memory. PGlite is one connection: its transaction mutex makes every other query and
- * transaction wait until the open one ends, so transactions run one at a time.
+ * transaction wait until the open one ends, so transactions run one at a time, and afterCommit
+ * tasks run once the mutex is released.
  */
 export function createPgliteClient(options: PgliteClientOptions = {}): SqlClient {
   const db = new PGlite(options.dataDir);
   let closing: Promise<void> | undefined;
-  return {
+  const client: SqlClient = {
     query: (sql, params) => run(db, sql, params),
-    transaction: (fn) => db.transaction((tx) => fn(transactionClient(tx))),
+    transaction: async (fn) => {
+      const afterCommit = createAfterCommitTasks();
+      const result = await db.transaction((tx) => fn(transactionClient(tx, afterCommit.register)));
+      // Outside db.transaction: its mutex is free again, so the tasks' own queries can run.
+      await afterCommit.run(client);
+      return result;
+    },
     close: () => {
       closing ??= db.close();
       return closing;
     },
   };
+  return client;
 }
