@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
  */
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHMARKS = ["handle-message.bench.ts", "webhook.bench.ts", "transfers.ts"];
+const BENCHMARKS = ["handle-message.bench.ts", "webhook.bench.ts", "transfers.ts", "tls.bench.ts"];
 
 function run(script: string): Promise<number> {
   return new Promise((resolve) => {

@@ -8,6 +8,7 @@ import { serveCore } from "../core/serve.js";
 import { createPostgresChannelLinks } from "../core/stores/postgres/channel-links.js";
 import { systemClock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
+import type { ServerTls } from "../lib/tls-config.js";
 import { createTestSchemaClient } from "../test/support/postgres.js";
 import { createTestRedis } from "../test/support/redis.js";
 import { linkBenchIdentities } from "./bench-identities.js";
@@ -21,11 +22,12 @@ import { countSql } from "./sql-counter.js";
  * process (bench/child-server.ts): the real core (createCore) on real Redis (a key prefix of its
  * own) and real PostgreSQL (a schema of its own), served by serveCore on port 0, with
  * CUSTOMER_COUNT customers seeded through the ledger.
- * Inputs: BENCH_JWKS, the public key set of the parent's service tokens, and BENCH_LINK_IDENTITIES
+ * Inputs: BENCH_JWKS, the public key set of the parent's service tokens, BENCH_LINK_IDENTITIES
  * ("1" also links every customer's Messenger, Instagram, Telegram and web chat identity, see
- * bench/bench-identities.ts). It announces its Redis key prefix and schema, answers `stats` with
- * the SQL it has sent (bench/sql-counter.ts). On stop it drains calls, closes the core, deletes
- * its Redis prefix and drops its schema.
+ * bench/bench-identities.ts), and the TLS benchmark's BENCH_TLS_CERT_FILE, BENCH_TLS_KEY_FILE and
+ * BENCH_TLS_CLIENT_CA_FILE (more ports, see serveTls). It announces its port(s), Redis key prefix
+ * and schema, answers `stats` with the SQL it has sent (bench/sql-counter.ts). On stop it drains
+ * calls, closes the core, deletes its Redis prefix and drops its schema.
  */
 
 async function main(): Promise<void> {
@@ -37,6 +39,10 @@ async function main(): Promise<void> {
     MAX_SESSIONS: "1000000",
     RATE_LIMIT_PER_SUBJECT: "1000000/1m",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    // Certificates of the TLS benchmark, read by the config as bin/ reads TLS_*_FILE.
+    TLS_CERT_FILE: process.env.BENCH_TLS_CERT_FILE,
+    TLS_KEY_FILE: process.env.BENCH_TLS_KEY_FILE,
+    TLS_CLIENT_CA_FILE: process.env.BENCH_TLS_CLIENT_CA_FILE,
   });
   const logger = createBenchLogger("core", config.logLevel);
   const cleanups: Array<() => Promise<void>> = [];
@@ -76,18 +82,37 @@ async function serveUntilStopped(
     const links = createPostgresChannelLinks({ client: schema.client, clock: systemClock });
     await linkBenchIdentities(links, config.userIdSalt, customerIds);
   }
-  const serving = await serveCore(core, {
-    host: "127.0.0.1",
-    corePort: 0,
-    connectPort: 0,
-    maxMessageBytes: config.maxBodyBytes,
-    logger,
-  });
-  cleanups.unshift(() => serving.close());
+  const serve = async (tls?: ServerTls) => {
+    const serving = await serveCore(core, {
+      host: "127.0.0.1",
+      corePort: 0,
+      connectPort: 0,
+      maxMessageBytes: config.maxBodyBytes,
+      logger,
+      tls,
+    });
+    cleanups.unshift(() => serving.close());
+    return serving.corePort;
+  };
+  const ports = { port: await serve(), ...(config.tls ? await serveTls(config.tls, serve) : {}) };
   await announceAndAwaitStop(
-    { port: serving.corePort, customers: CUSTOMER_COUNT, schema: schema.schema, prefix: redis.prefix },
+    { ...ports, customers: CUSTOMER_COUNT, schema: schema.schema, prefix: redis.prefix },
     () => ({ ...sql.counts }),
   );
+}
+
+/**
+ * With certificates, the same core also listens over TLS (`tlsPort`) and, with a client CA, over
+ * mutual TLS (`mutualTlsPort`): the TLS benchmark compares them with the h2c `port` on one
+ * process's state, so only the transport differs.
+ */
+async function serveTls(
+  tls: ServerTls,
+  serve: (tls?: ServerTls) => Promise<number>,
+): Promise<{ tlsPort: number; mutualTlsPort?: number }> {
+  const { clientCa, ...serverOnly } = tls;
+  const tlsPort = await serve(serverOnly);
+  return clientCa === undefined ? { tlsPort } : { tlsPort, mutualTlsPort: await serve(tls) };
 }
 
 main().then(

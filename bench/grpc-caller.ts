@@ -15,11 +15,19 @@ export const CALL_DEADLINE_MS = 10_000;
 /** The answer to one unary call: the response, or the grpc-js error. */
 export type UnaryAnswer = { readonly response: Message } | { readonly error: grpc.ServiceError };
 
-/** Opens one client (one channel) to 127.0.0.1:port with a bounded message size. */
-export function createBenchClient(port: number): grpc.Client {
-  return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+/**
+ * Opens one client (one channel) to 127.0.0.1:port with a bounded message size: h2c unless
+ * `credentials` say TLS (bench/tls.bench.ts), with `options` added to the channel's.
+ */
+export function createBenchClient(
+  port: number,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): grpc.Client {
+  return new grpc.Client(`127.0.0.1:${port}`, credentials, {
     "grpc.max_receive_message_length": 1_048_576,
     "grpc.max_send_message_length": 1_048_576,
+    ...options,
   });
 }
 

@@ -1,24 +1,22 @@
-import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { create, type Message } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
-import { Channel } from "../gen/teller/v1/common_pb.js";
-import {
-  ConversationService,
-  HandleMessageRequestSchema,
-  type HandleMessageResponse,
-} from "../gen/teller/v1/conversation_service_pb.js";
+import { ConversationService } from "../gen/teller/v1/conversation_service_pb.js";
 import { GetSessionStatsRequestSchema, SessionService } from "../gen/teller/v1/session_service_pb.js";
-import { systemClock } from "../lib/clock.js";
-import { mintServiceToken } from "../lib/service-token.js";
-import { createTestKeys } from "../test/support/core.js";
 import { readSeconds } from "./bench-env.js";
 import { type ChildServer, startChildServer } from "./child-server.js";
-import { callUnary, createBenchClient, unaryBenchCall } from "./grpc-caller.js";
-import { type BenchCall, runClosedLoop } from "./load.js";
+import {
+  checkBalanceReply,
+  createBenchCaller,
+  expectBalance,
+  HANDLE_TEXT,
+  handleMessageRequests,
+} from "./core-calls.js";
+import { createBenchClient, unaryBenchCall } from "./grpc-caller.js";
+import { type GrpcTarget, measureGrpcRow, reportErrors } from "./grpc-rows.js";
 import { markdownTable, type ResultRow, type RunInfo, runInfo, writeResultsSection } from "./results.js";
-import { benchPhone, CUSTOMER_COUNT } from "./seed-customers.js";
+import { CUSTOMER_COUNT } from "./seed-customers.js";
 
 /**
  * `make bench`: unary HandleMessage through the real core (grpc-js, auth, pipeline, Redis,
@@ -30,34 +28,21 @@ import { benchPhone, CUSTOMER_COUNT } from "./seed-customers.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONCURRENCIES = [8, 64] as const;
-const TEXT = "what is my balance?";
-const BALANCE_REPLY = /^Your balance is /;
 
-/** A server under load and how to call it. */
-interface Target {
+/** A server under load, how to call it, and its client (one channel) to close at the end. */
+interface Target extends GrpcTarget {
   readonly name: "echo" | "core";
-  readonly server: ChildServer;
   readonly client: grpc.Client;
-  /** A fresh BenchCall per row, so message ids never repeat across rows. */
-  callFor(): BenchCall;
 }
 
 async function main(): Promise<number> {
   const seconds = readSeconds("BENCH_SECONDS", 10);
   const warmupSeconds = readSeconds("BENCH_WARMUP_SECONDS", 2);
-  const keys = await createTestKeys("bench-key");
-  const token = await mintServiceToken({
-    privateJwk: keys.privateJwk,
-    subject: "bench-gateway",
-    scopes: ["conversation"],
-    ttlSeconds: 3_600,
-    clock: systemClock,
-  });
-  const headers = { authorization: `Bearer ${token}` };
+  const { headers, jwks } = await createBenchCaller();
   const started = await Promise.allSettled([
     startChildServer("echo", join(HERE, "echo-server.ts")),
     startChildServer("core", join(HERE, "core-server.ts"), {
-      BENCH_JWKS: JSON.stringify({ keys: [keys.publicJwk] }),
+      BENCH_JWKS: jwks,
     }),
   ]);
   const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -104,39 +89,20 @@ function echoTarget(server: ChildServer, headers: Record<string, string>): Targe
 
 function coreTarget(server: ChildServer, headers: Record<string, string>): Target {
   const client = createBenchClient(server.port);
-  const callFor = () => {
-    const run = randomBytes(4).toString("hex");
-    return unaryBenchCall(
+  const callFor = () =>
+    unaryBenchCall(
       client,
       ConversationService.method.handleMessage,
-      (seq) => handleRequest(`${run}.${seq}`, seq),
+      handleMessageRequests(),
       headers,
-      (response) =>
-        BALANCE_REPLY.test((response as HandleMessageResponse).replies[0]?.text ?? "")
-          ? undefined
-          : "UNEXPECTED_REPLY",
+      checkBalanceReply,
     );
-  };
   return { name: "core", server, client, callFor };
-}
-
-/** A WhatsApp text from bench customer `seq mod CUSTOMER_COUNT`, with a message id never used before. */
-function handleRequest(id: string, seq: number): Message {
-  return create(HandleMessageRequestSchema, {
-    channel: Channel.WHATSAPP,
-    channelUserId: benchPhone(seq % CUSTOMER_COUNT),
-    messageId: `wamid.bench.${id}`,
-    content: { case: "text", value: TEXT },
-  });
 }
 
 /** One call before loading: the core must answer a seeded customer with their balance. */
 async function checkCoreAnswers(core: Target, headers: Record<string, string>): Promise<void> {
-  const request = handleRequest(`check.${randomBytes(4).toString("hex")}`, 0);
-  const answer = await callUnary(core.client, ConversationService.method.handleMessage, request, headers);
-  if ("error" in answer) throw new Error(`core refused the check call: ${answer.error.message}`);
-  const text = (answer.response as HandleMessageResponse).replies[0]?.text ?? "";
-  if (!BALANCE_REPLY.test(text)) throw new Error(`core answered the check call with ${JSON.stringify(text)}`);
+  const text = await expectBalance(core.client, headers);
   console.log(
     `core is up on port ${core.server.port} with ${String(core.server.announced.customers)} customers: "${text}"`,
   );
@@ -150,7 +116,7 @@ async function measureAll(
   for (const concurrency of CONCURRENCIES) {
     let baseline: number | undefined;
     for (const target of targets) {
-      const row = await measure(target, concurrency, timing, baseline);
+      const row = await measureGrpcRow(target, { concurrency, ...timing }, baseline);
       if (target.name === "echo") baseline = row.result.callsPerSecond;
       console.log(`  ${target.name} × ${concurrency}: ${row.result.callsPerSecond.toFixed(0)} calls/s`);
       rows.push(row);
@@ -159,34 +125,13 @@ async function measureAll(
   return rows;
 }
 
-async function measure(
-  target: Target,
-  concurrency: number,
-  timing: { warmupMs: number; durationMs: number },
-  baseline: number | undefined,
-): Promise<ResultRow> {
-  const serverBefore = target.server.cpuMs();
-  const clientBefore = process.cpuUsage();
-  const result = await runClosedLoop(target.callFor(), { concurrency, ...timing });
-  const client = process.cpuUsage(clientBefore);
-  const serverMs = target.server.cpuMs() - serverBefore;
-  return {
-    target: target.name,
-    concurrency,
-    result,
-    serverCpuUs: (serverMs * 1000) / result.sent,
-    clientCpuUs: (client.user + client.system) / result.sent,
-    ratio: baseline === undefined ? undefined : result.callsPerSecond / baseline,
-  };
-}
-
 function section(info: RunInfo, table: string, seconds: number, warmupSeconds: number): string {
   return `## HandleMessage over gRPC: the core against a bare grpc-js echo
 
 - Date: ${info.date}
 - Machine: ${info.machine}, ${info.cores} cores, ${info.platform}, Node ${info.node}
 - Load: one grpc-js client over one channel, closed loop, ${warmupSeconds} s warm-up then ${seconds} s per row; deadline 10 s.
-- core: \`teller.v1.ConversationService/HandleMessage\` (WhatsApp, "${TEXT}", a new message id per call, senders cycling
+- core: \`teller.v1.ConversationService/HandleMessage\` (WhatsApp, "${HANDLE_TEXT}", a new message id per call, senders cycling
   over ${CUSTOMER_COUNT.toLocaleString("en")} seeded customers, service token with scope \`conversation\`) on the real core in a child process,
   with real Redis and PostgreSQL on the same machine.
 - echo: \`teller.v1.SessionService/GetSessionStats\` answering a fixed response from a bare grpc-js server in a child
@@ -195,15 +140,6 @@ function section(info: RunInfo, table: string, seconds: number, warmupSeconds: n
 - The machine is shared, so absolute figures move between runs: the core/echo ratios are the comparable figure.
 
 ${table}`;
-}
-
-function reportErrors(rows: readonly ResultRow[]): boolean {
-  const failing = rows.filter((row) => row.result.errorCount > 0);
-  for (const row of failing) {
-    const labels = [...row.result.errors].map(([label, n]) => `${label}: ${n}`).join(", ");
-    console.error(`${row.target} × ${row.concurrency}: ${row.result.errorCount} failed calls (${labels})`);
-  }
-  return failing.length > 0;
 }
 
 main().then(

@@ -17,6 +17,8 @@ export interface LoadOptions {
   readonly warmupMs: number;
   /** Time during which started calls are recorded, in milliseconds. */
   readonly durationMs: number;
+  /** When set, the run also ends once this many calls have started after the warm-up. */
+  readonly maxCalls?: number;
 }
 
 /** What one run measured: successful calls per second, latency percentiles and errors by label. */
@@ -42,10 +44,13 @@ export async function runClosedLoop(call: BenchCall, options: LoadOptions): Prom
   const stopAt = measureFrom + options.durationMs;
   const latencies: number[] = [];
   const errors = new Map<string, number>();
+  const maxCalls = options.maxCalls ?? Number.POSITIVE_INFINITY;
   let seq = 0;
+  let measuredCalls = 0;
   let lastAnswer = measureFrom;
   const worker = async () => {
     for (let start = performance.now(); start < stopAt; start = performance.now()) {
+      if (start >= measureFrom && measuredCalls++ >= maxCalls) break;
       const error = await call(seq++);
       const end = performance.now();
       if (start < measureFrom) continue;

@@ -105,8 +105,8 @@ export function transferSection(notes: TransferRunNotes, rows: readonly Transfer
   before each row, untimed, as a customer would get them: StartChallenge, the code from the development SMS
   outbox, VerifyChallenge (${notes.tokensMinted.toLocaleString("en")} tokens in all). Limits, fraud rules and the step-up lockout were set
   too high to fire; the rules still run. Only accepted transfers count.
-- Each side serialises its commits on one lock: pgbench's single branch row at scale 1, Teller's hash-chained
-  audit trail (one advisory lock per schema, held to commit).
+- pgbench serialises its commits on its single branch row at scale 1; Teller's hash-chained audit trail is
+  appended after each commit by a batching chainer (one advisory lock per schema, not held by the transfer).
 - Core CPU µs/call is the core process's CPU time over every call sent (warm-up included), without Redis and
   PostgreSQL.
 - Checks after the run: ${notes.checks}.
