@@ -1,18 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { createCore } from "../core/main.js";
 import { serveCore } from "../core/serve.js";
 import { createPostgresChannelLinks } from "../core/stores/postgres/channel-links.js";
 import { systemClock } from "../lib/clock.js";
-import type { Logger } from "../lib/logger.js";
 import type { ServerTls } from "../lib/tls-config.js";
-import { createTestSchemaClient } from "../test/support/postgres.js";
-import { createTestRedis } from "../test/support/redis.js";
+import { type BenchCoreContext, openBenchState, runBenchCore } from "./bench-core.js";
 import { linkBenchIdentities } from "./bench-identities.js";
-import { createBenchLogger } from "./bench-logger.js";
 import { announceAndAwaitStop } from "./child-server.js";
 import { CUSTOMER_COUNT, seedCustomers } from "./seed-customers.js";
 import { countSql } from "./sql-counter.js";
@@ -31,42 +23,20 @@ import { countSql } from "./sql-counter.js";
  */
 
 async function main(): Promise<void> {
-  const config = loadCoreConfig({
-    USER_ID_SALT: randomBytes(24).toString("hex"),
-    JWKS: process.env.BENCH_JWKS,
-    // A benchmark must not leave checkpoint files in the repository's ./data.
-    AUDIT_CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), "teller-bench-checkpoints-")),
+  const env = {
     MAX_SESSIONS: "1000000",
     RATE_LIMIT_PER_SUBJECT: "1000000/1m",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
     // Certificates of the TLS benchmark, read by the config as bin/ reads TLS_*_FILE.
     TLS_CERT_FILE: process.env.BENCH_TLS_CERT_FILE,
     TLS_KEY_FILE: process.env.BENCH_TLS_KEY_FILE,
     TLS_CLIENT_CA_FILE: process.env.BENCH_TLS_CLIENT_CA_FILE,
-  });
-  const logger = createBenchLogger("core", config.logLevel);
-  const cleanups: Array<() => Promise<void>> = [];
-  const failure = await serveUntilStopped(config, logger, cleanups).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  // Every step runs even when one fails, so a broken close still leaves no keys and no schema.
-  const failures: unknown[] = failure === undefined ? [] : [failure];
-  for (const cleanup of cleanups) await cleanup().catch((err: unknown) => failures.push(err));
-  logger.flush();
-  if (failures.length > 0) throw new AggregateError(failures, "core-server failed");
+  };
+  await runBenchCore("core-server", env, serveUntilStopped);
 }
 
 /** Builds, seeds and serves the core until the parent says stop; pushes each undo step onto `cleanups`, newest first. */
-async function serveUntilStopped(
-  config: CoreConfig,
-  logger: Logger,
-  cleanups: Array<() => Promise<void>>,
-): Promise<void> {
-  const redis = await createTestRedis();
-  cleanups.unshift(() => redis.cleanup());
-  const schema = await createTestSchemaClient();
-  cleanups.unshift(() => schema.drop());
+async function serveUntilStopped({ config, logger, cleanups }: BenchCoreContext): Promise<void> {
+  const { redis, schema } = await openBenchState(cleanups);
   const sql = countSql(schema.client);
   const core = await createCore({
     config,

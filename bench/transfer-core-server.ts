@@ -1,15 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type CoreConfig, loadCoreConfig } from "../core/config.js";
 import { createCore } from "../core/main.js";
 import { serveCore } from "../core/serve.js";
 import { systemClock } from "../lib/clock.js";
-import type { Logger } from "../lib/logger.js";
-import { createTestSchemaClient } from "../test/support/postgres.js";
-import { createTestRedis } from "../test/support/redis.js";
-import { createBenchLogger } from "./bench-logger.js";
+import { type BenchCoreContext, openBenchState, runBenchCore } from "./bench-core.js";
 import { announceAndAwaitStop } from "./child-server.js";
 
 /**
@@ -42,37 +34,12 @@ const NEVER_TRIGGER: Readonly<Record<string, string>> = {
 };
 
 async function main(): Promise<void> {
-  const config = loadCoreConfig({
-    USER_ID_SALT: randomBytes(24).toString("hex"),
-    JWKS: process.env.BENCH_JWKS,
-    // A benchmark must not leave checkpoint files in the repository's ./data.
-    AUDIT_CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), "teller-bench-checkpoints-")),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-    ...NEVER_TRIGGER,
-  });
-  const logger = createBenchLogger("core", config.logLevel);
-  const cleanups: Array<() => Promise<void>> = [];
-  const failure = await serveUntilStopped(config, logger, cleanups).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  // Every step runs even when one fails, so a broken close still leaves no keys and no schema.
-  const failures: unknown[] = failure === undefined ? [] : [failure];
-  for (const cleanup of cleanups) await cleanup().catch((err: unknown) => failures.push(err));
-  logger.flush();
-  if (failures.length > 0) throw new AggregateError(failures, "transfer-core-server failed");
+  await runBenchCore("transfer-core-server", NEVER_TRIGGER, serveUntilStopped);
 }
 
 /** Builds and serves the core until the parent says stop; pushes each undo step onto `cleanups`, newest first. */
-async function serveUntilStopped(
-  config: CoreConfig,
-  logger: Logger,
-  cleanups: Array<() => Promise<void>>,
-): Promise<void> {
-  const redis = await createTestRedis();
-  cleanups.unshift(() => redis.cleanup());
-  const schema = await createTestSchemaClient();
-  cleanups.unshift(() => schema.drop());
+async function serveUntilStopped({ config, logger, cleanups }: BenchCoreContext): Promise<void> {
+  const { redis, schema } = await openBenchState(cleanups);
   const core = await createCore({
     config,
     clock: systemClock,
