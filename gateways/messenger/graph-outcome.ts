@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import type { Clock } from "../../lib/clock.js";
-import { readLimitedJson, retryAfterMs } from "../outbox/http-outcome.js";
+import { readLimitedJson } from "../../lib/limited-body.js";
+import { retryAfterMs } from "../outbox/http-outcome.js";
 import type { SendOutcome } from "../outbox/outbox.js";
 
 /**

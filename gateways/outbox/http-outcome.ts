@@ -2,40 +2,10 @@ import type { Clock } from "../../lib/clock.js";
 import type { SendOutcome } from "./outbox.js";
 
 /**
- * The pieces every channel's sender shares when it reads a send API's answer: a size-capped body
- * read, Retry-After, and the classification of transport failures. Only what each API says in its
+ * The pieces every channel's sender shares when it reads a send API's answer: Retry-After and the
+ * classification of transport failures (the size-capped body read is lib/limited-body.ts). Only what each API says in its
  * error body (Graph codes, Twilio codes, Telegram's retry_after) stays in the channel's folder.
  */
-
-/**
- * The response body as text, reading at most `limit` bytes; "" when it is longer or absent, so a
- * hostile or broken endpoint cannot make a sender buffer without bound.
- */
-export async function readLimitedText(response: Response, limit: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    chunks.push(chunk.value);
-    size += chunk.value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return "";
-    }
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** The body read as JSON within `limit` bytes; undefined when it is not JSON (a proxy's HTML page). */
-export async function readLimitedJson(response: Response, limit: number): Promise<unknown> {
-  try {
-    const text = await readLimitedText(response, limit);
-    return text === "" ? undefined : JSON.parse(text);
-  } catch {
-    return undefined; // Not JSON, or a body cut short: classified by status alone.
-  }
-}
 
 /** Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from now, never negative. */
 export function retryAfterMs(header: string | null, clock: Clock): number | undefined {

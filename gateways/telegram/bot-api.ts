@@ -5,7 +5,7 @@
  * URL, so the URL is kept inside this closure: no result, reason or error it produces names it.
  */
 import { z } from "zod";
-import { readLimitedText } from "../outbox/http-outcome.js";
+import { readLimitedText } from "../../lib/limited-body.js";
 
 /** Settings of createBotApi. */
 export interface BotApiOptions {

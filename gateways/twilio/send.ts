@@ -3,27 +3,19 @@
  * WhatsApp through Twilio — and the response into a SendOutcome the outbox worker acts on.
  */
 import { type Clock, systemClock } from "../../lib/clock.js";
-import { readLimitedJson, retryAfterMs, transportFailure } from "../outbox/http-outcome.js";
+import { createTwilioMessages, type TwilioAccount, twilioErrorCode } from "../../lib/twilio-messages.js";
+import { retryAfterMs, transportFailure } from "../outbox/http-outcome.js";
 import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
 import type { MenuStore } from "./menus.js";
 
-/** Settings and collaborators of the Twilio Sender. */
-export interface TwilioSenderOptions {
-  /** "https://api.twilio.com", or a local stand-in in tests and `teller chat`. */
-  readonly apiBaseUrl: string;
-  readonly accountSid: string;
-  readonly authToken: string;
+/** Settings and collaborators of the Twilio Sender: the account, the senders and the menus. */
+export interface TwilioSenderOptions extends TwilioAccount {
   /** `From` of SMS replies. */
   readonly smsFrom: string;
   /** `From` of WhatsApp replies, E.164; sent as "whatsapp:<number>". */
   readonly whatsappFrom: string;
   /** Where the payloads behind a reply's numbered options are kept (menus.ts). */
   readonly menus: MenuStore;
-  /** Whole-request deadline, response body included. Default 10 000 ms (issue 4). */
-  readonly timeoutMs?: number;
-  /** Names Teller and its version, e.g. "Teller/0.1.0". */
-  readonly userAgent: string;
-  readonly fetch?: typeof globalThis.fetch;
   /** Turns an HTTP-date Retry-After into a delay. Default: the system clock. */
   readonly clock?: Clock;
 }
@@ -38,7 +30,6 @@ export const TWILIO_BODY_LIMIT = 1600;
 const MAX_CHOICES = 10;
 const MAX_TITLE = 40;
 const ADDRESS = /^(whatsapp:)?\+[1-9][0-9]{7,14}$/;
-const ERROR_BODY_LIMIT = 16 * 1024;
 
 /**
  * Creates the Sender that posts replies to `<base>/2010-04-01/Accounts/<sid>/Messages.json` with
@@ -47,24 +38,8 @@ const ERROR_BODY_LIMIT = 16 * 1024;
  * never the token, the recipient or the text.
  */
 export function createTwilioSender(options: TwilioSenderOptions): Sender {
-  const { accountSid, authToken, userAgent, menus, timeoutMs = 10_000 } = options;
-  const problems = [
-    !/^https?:\/\/[^/]/.test(options.apiBaseUrl) && "apiBaseUrl must be an http(s) URL",
-    !/^AC[0-9a-fA-F]{32}$/.test(accountSid) && "accountSid must be AC followed by 32 hex digits",
-    authToken.length === 0 && "authToken is required",
-    options.smsFrom.length === 0 && "smsFrom is required",
-    userAgent.length === 0 && "userAgent is required",
-    !(Number.isFinite(timeoutMs) && timeoutMs > 0) && "timeoutMs must be positive",
-  ].filter((problem) => problem !== false);
-  if (problems.length > 0) throw new Error(`Twilio sender: ${problems.join("; ")}`);
-  const url = `${options.apiBaseUrl.replace(/\/+$/, "")}/2010-04-01/Accounts/${accountSid}/Messages.json`;
-  const headers = {
-    authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`,
-    "content-type": "application/x-www-form-urlencoded",
-    accept: "application/json",
-    "user-agent": userAgent,
-  };
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const { menus } = options;
+  const messages = createTwilioMessages(options, [options.smsFrom.length === 0 && "smsFrom is required"]);
   const clock = options.clock ?? systemClock;
   return {
     async send(reply: OutboundReply): Promise<SendOutcome> {
@@ -80,17 +55,8 @@ export function createTwilioSender(options: TwilioSenderOptions): Sender {
       } catch {
         return { kind: "retry", reason: "menu store unavailable" };
       }
-      const form = new URLSearchParams({ To: reply.recipient, From: from, Body: body }).toString();
       try {
-        const signal = AbortSignal.timeout(timeoutMs);
-        // redirect "manual": a redirect is not Twilio; never follow it with our credentials.
-        const response = await fetchImpl(url, {
-          method: "POST",
-          headers,
-          body: form,
-          signal,
-          redirect: "manual",
-        });
+        const response = await messages.post({ to: reply.recipient, from, body });
         return await classify(response, clock);
       } catch (error) {
         return transportFailure(error);
@@ -159,10 +125,4 @@ async function classify(response: Response, clock: Clock): Promise<SendOutcome> 
     return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
   }
   return { kind: "fatal", reason };
-}
-
-/** Twilio's numeric `code` from its JSON error body, reading at most 16 KiB. */
-async function twilioErrorCode(response: Response): Promise<number | undefined> {
-  const code = ((await readLimitedJson(response, ERROR_BODY_LIMIT)) as { code?: unknown } | undefined)?.code;
-  return typeof code === "number" && Number.isInteger(code) ? code : undefined;
 }

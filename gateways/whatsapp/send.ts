@@ -4,7 +4,8 @@
  */
 import { z } from "zod";
 import { type Clock, systemClock } from "../../lib/clock.js";
-import { readLimitedJson, retryAfterMs, transportFailure } from "../outbox/http-outcome.js";
+import { readLimitedJson } from "../../lib/limited-body.js";
+import { retryAfterMs, transportFailure } from "../outbox/http-outcome.js";
 import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
 
 /** Settings of the WhatsApp Sender; the defaults suit Meta's production Graph API. */

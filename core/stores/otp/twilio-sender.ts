@@ -1,3 +1,4 @@
+import { createTwilioMessages, twilioErrorCode } from "../../../lib/twilio-messages.js";
 import { DomainError } from "../../domain/errors.js";
 import type { OtpSender } from "../../domain/step-up-ports.js";
 
@@ -35,41 +36,22 @@ export class TwilioSendError extends Error {
   }
 }
 
-const ERROR_BODY_LIMIT = 16 * 1024;
-
 /**
- * Creates the OtpSender that texts codes through Twilio's Messages API: POST
- * `/2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP basic auth `AccountSid:AuthToken`, a
- * form body `To`, `From`, `Body`. A 2xx is delivered; a 429, 5xx, timeout or network failure is
- * DomainError UNAVAILABLE (try again later); any other 4xx (bad credentials, bad number) is a
- * TwilioSendError that the rpc boundary logs and answers as INTERNAL.
+ * Creates the OtpSender that texts codes through Twilio's Messages API (lib/twilio-messages.ts).
+ * A 2xx is delivered; a 429, 5xx, timeout or network failure is DomainError UNAVAILABLE (try again
+ * later); any other 4xx (bad credentials, bad number) is a TwilioSendError that the rpc boundary
+ * logs and answers as INTERNAL.
  */
 export function createTwilioSender(options: TwilioSenderOptions): OtpSender {
-  const { accountSid, authToken, from, timeoutMs = 10_000 } = options;
-  const problems = [
-    !/^https?:\/\/[^/]/.test(options.apiBaseUrl) && "apiBaseUrl must be an http(s) URL",
-    !/^AC[0-9a-fA-F]{32}$/.test(accountSid) && "accountSid must be AC followed by 32 hex digits",
-    authToken.length === 0 && "authToken is required",
+  const { from } = options;
+  const messages = createTwilioMessages({ ...options, userAgent: options.userAgent ?? "Teller" }, [
     from.length === 0 && "from is required",
-    !(Number.isFinite(timeoutMs) && timeoutMs > 0) && "timeoutMs must be positive",
-  ].filter((problem) => problem !== false);
-  if (problems.length > 0) throw new Error(`Twilio sender: ${problems.join("; ")}`);
-  const url = `${options.apiBaseUrl.replace(/\/+$/, "")}/2010-04-01/Accounts/${accountSid}/Messages.json`;
-  const headers = {
-    authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`,
-    "content-type": "application/x-www-form-urlencoded",
-    accept: "application/json",
-    "user-agent": options.userAgent ?? "Teller",
-  };
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  ]);
   return {
     async send(phoneNumber, text) {
-      const body = new URLSearchParams({ To: phoneNumber, From: from, Body: text }).toString();
       let response: Response;
       try {
-        // redirect "manual": a redirect is not Twilio; never follow it with our credentials.
-        const signal = AbortSignal.timeout(timeoutMs);
-        response = await fetchImpl(url, { method: "POST", headers, body, signal, redirect: "manual" });
+        response = await messages.post({ to: phoneNumber, from, body: text });
       } catch (cause) {
         throw unavailable(cause);
       }
@@ -77,7 +59,7 @@ export function createTwilioSender(options: TwilioSenderOptions): OtpSender {
         await response.body?.cancel();
         return "sms";
       }
-      const error = new TwilioSendError(response.status, await twilioCode(response));
+      const error = new TwilioSendError(response.status, await twilioErrorCode(response));
       if (response.status === 429 || response.status >= 500) throw unavailable(error);
       throw error;
     },
@@ -86,16 +68,4 @@ export function createTwilioSender(options: TwilioSenderOptions): OtpSender {
 
 function unavailable(cause: unknown): DomainError {
   return new DomainError("UNAVAILABLE", "The code could not be sent just now; try again shortly.", { cause });
-}
-
-/** Twilio's error code from its JSON error body (`{"code": 21211, …}`), read within a bound. */
-async function twilioCode(response: Response): Promise<number | undefined> {
-  try {
-    const text = (await response.text()).slice(0, ERROR_BODY_LIMIT);
-    const code = (JSON.parse(text) as { code?: unknown }).code;
-    return typeof code === "number" ? code : undefined;
-  } catch {
-    // A body that is not Twilio's JSON names no code; the status still classifies the failure.
-    return undefined;
-  }
 }
