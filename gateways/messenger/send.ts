@@ -5,6 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import { type Clock, systemClock } from "../../lib/clock.js";
+import { createGraphPost } from "../outbox/graph-post.js";
 import { transportFailure } from "../outbox/http-outcome.js";
 import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
 import { classifyGraphResponse } from "./graph-outcome.js";
@@ -51,24 +52,20 @@ export function createMetaSender(options: MetaSenderOptions): Sender {
     !(Number.isFinite(timeoutMs) && timeoutMs > 0) && "timeoutMs must be positive",
   ].filter((problem) => problem !== false);
   if (problems.length > 0) throw new Error(`${channel.name} sender: ${problems.join("; ")}`);
-  const url = sendApiUrl(options.apiBaseUrl, apiVersion, pageAccessToken, options.appSecret);
-  const headers = {
-    authorization: `Bearer ${pageAccessToken}`,
-    "content-type": "application/json",
-    "user-agent": userAgent,
-  };
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const post = createGraphPost({
+    url: sendApiUrl(options.apiBaseUrl, apiVersion, pageAccessToken, options.appSecret),
+    accessToken: pageAccessToken,
+    userAgent,
+    timeoutMs,
+    fetch: options.fetch,
+  });
   const clock = options.clock ?? systemClock;
   return {
     async send(reply: OutboundReply): Promise<SendOutcome> {
       if (!SCOPED_ID.test(reply.recipient)) return { kind: "fatal", reason: "recipient not a scoped id" };
       if (reply.text.trim().length === 0) return { kind: "fatal", reason: "empty reply" };
-      const body = JSON.stringify(buildMetaMessage(reply, channel));
       try {
-        const signal = AbortSignal.timeout(timeoutMs);
-        // redirect "manual": a redirect is not the Graph API; never follow it with our token.
-        const response = await fetchImpl(url, { method: "POST", headers, body, signal, redirect: "manual" });
-        return await classifyGraphResponse(response, clock);
+        return await classifyGraphResponse(await post(buildMetaMessage(reply, channel)), clock);
       } catch (error) {
         return transportFailure(error);
       }

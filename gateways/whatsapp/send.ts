@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { type Clock, systemClock } from "../../lib/clock.js";
 import { readLimitedJson } from "../../lib/limited-body.js";
+import { createGraphPost } from "../outbox/graph-post.js";
 import { retryAfterMs, transportFailure } from "../outbox/http-outcome.js";
 import type { OutboundChoice, OutboundReply, Sender, SendOutcome } from "../outbox/outbox.js";
 
@@ -66,25 +67,21 @@ export function createWhatsAppSender(options: WhatsAppSenderOptions): Sender {
     !(Number.isFinite(timeoutMs) && timeoutMs > 0) && "timeoutMs must be positive",
   ].filter((problem) => problem !== false);
   if (problems.length > 0) throw new Error(`WhatsApp sender: ${problems.join("; ")}`);
-  const url = `${options.apiBaseUrl.replace(/\/+$/, "")}/${apiVersion}/${phoneNumberId}/messages`;
-  const headers = {
-    authorization: `Bearer ${accessToken}`,
-    "content-type": "application/json",
-    "user-agent": userAgent,
-  };
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const post = createGraphPost({
+    url: `${options.apiBaseUrl.replace(/\/+$/, "")}/${apiVersion}/${phoneNumberId}/messages`,
+    accessToken,
+    userAgent,
+    timeoutMs,
+    fetch: options.fetch,
+  });
   const clock = options.clock ?? systemClock;
   const label = options.listButtonLabel ?? "Choose";
   return {
     async send(reply: OutboundReply): Promise<SendOutcome> {
       if (!E164.test(reply.recipient)) return { kind: "fatal", reason: "recipient not E.164" };
       if (reply.text.trim().length === 0) return { kind: "fatal", reason: "empty reply" };
-      const body = JSON.stringify(buildWhatsAppMessage(reply, label));
       try {
-        const signal = AbortSignal.timeout(timeoutMs);
-        // redirect "manual": a redirect is not the Graph API; never follow it with our token.
-        const response = await fetchImpl(url, { method: "POST", headers, body, signal, redirect: "manual" });
-        return await classify(response, clock);
+        return await classify(await post(buildWhatsAppMessage(reply, label)), clock);
       } catch (error) {
         return transportFailure(error);
       }
