@@ -18,7 +18,7 @@ export interface PlainCounter {
   inc(value?: number): void;
 }
 
-/** Labels of request counts: `route` is a template (see createRouteLabeler), `status` a code. */
+/** Labels of request counts: `route` is a known path or RPC (anything else is "unmatched"), `status` a code. */
 export interface RequestLabels extends Record<string, string | number> {
   readonly route: string;
   readonly status: string | number;
@@ -254,35 +254,4 @@ function counter<L extends string>(registry: Registry, name: string, help: strin
 function zeroed<L extends string>(metric: Counter<L>, label: L, values: readonly string[]): Counter<L> {
   for (const value of values) metric.inc({ [label]: value } as Partial<Record<L, string>>, 0);
   return metric;
-}
-
-/** The label used for any path that matches no known route template. */
-export const UNMATCHED_ROUTE = "unmatched";
-
-/**
- * Creates the function that turns a request path into its route label: the template among
- * `routes` that matches (a `:name` segment matches any one segment), else "unmatched". Paths
- * can carry ids, tokens or phone numbers and a scanner can send endless distinct ones, so a raw
- * path never becomes a label; only these templates do.
- */
-export function createRouteLabeler(routes: readonly string[]): (path: string) => string {
-  const templates = routes.map((route) => ({ route, segments: route.split("/") }));
-  return (path) => {
-    const segments = stripQuery(path).split("/");
-    const match = templates.find((template) => matches(template.segments, segments));
-    return match?.route ?? UNMATCHED_ROUTE;
-  };
-}
-
-function stripQuery(path: string): string {
-  const end = path.search(/[?#]/);
-  const bare = end === -1 ? path : path.slice(0, end);
-  return bare.length > 1 && bare.endsWith("/") ? bare.slice(0, -1) : bare;
-}
-
-function matches(template: readonly string[], segments: readonly string[]): boolean {
-  if (template.length !== segments.length) return false;
-  return template.every((part, i) =>
-    part.startsWith(":") ? (segments[i] ?? "") !== "" : part === segments[i],
-  );
 }

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { createMetrics, createRouteLabeler, UNMATCHED_ROUTE } from "../../lib/metrics.js";
+import { createMetrics } from "../../lib/metrics.js";
 
 describe("createMetrics", () => {
   it("should let two roots in one process create their metrics side by side", async () => {
@@ -81,38 +81,5 @@ describe("createMetrics", () => {
     expect(text).to.include(
       'teller_outbox_send_failures_total{channel="whatsapp",kind="retry",process="gateways"} 1',
     );
-  });
-});
-
-describe("createRouteLabeler", () => {
-  const label = createRouteLabeler([
-    "/webhooks/whatsapp",
-    "/webhooks/telegram/:secret",
-    "/teller.v1.ConversationService/HandleMessage",
-  ]);
-
-  it("should label a path with its route template, without query or trailing slash", () => {
-    expect(label("/webhooks/whatsapp?hub.mode=subscribe")).to.equal("/webhooks/whatsapp");
-    expect(label("/webhooks/whatsapp/")).to.equal("/webhooks/whatsapp");
-    expect(label("/teller.v1.ConversationService/HandleMessage")).to.equal(
-      "/teller.v1.ConversationService/HandleMessage",
-    );
-  });
-
-  it("should label a parameterised path with its template, never the value", () => {
-    expect(label("/webhooks/telegram/s3cr3t-token")).to.equal("/webhooks/telegram/:secret");
-  });
-
-  it("should never turn a phone number or unknown path into a label", () => {
-    for (const path of [
-      "/webhooks/whatsapp/+447700900123",
-      "/+447700900123",
-      "/users/447700900123?x=1",
-      "",
-    ]) {
-      const value = label(path);
-      expect(value).to.equal(UNMATCHED_ROUTE);
-      expect(value).not.to.match(/\d{6,}/);
-    }
   });
 });
