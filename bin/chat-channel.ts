@@ -1,7 +1,7 @@
 import type { GatewayConfig, GatewayName } from "../gateways/config.js";
 import { INSTAGRAM, MESSENGER } from "../gateways/messenger/meta-channel.js";
-import type { DeliveredChoice, DeliveredReply, ProviderApi } from "./chat-graph.js";
 import { metaPlayer } from "./chat-meta.js";
+import type { ChannelPlayer } from "./chat-player.js";
 import { telegramPlayer } from "./chat-telegram.js";
 import { twilioPlayer } from "./chat-twilio.js";
 import { whatsappPlayer } from "./chat-whatsapp.js";
@@ -10,28 +10,6 @@ import { DEMO_PHONE } from "./seed-demo.js";
 /** The channels `teller chat` can play. */
 export const CHAT_CHANNELS = ["whatsapp", "messenger", "instagram", "telegram", "twilio"] as const;
 export type ChatChannel = (typeof CHAT_CHANNELS)[number] & GatewayName;
-
-/** What the customer did with one line: typed text, or tapped a choice under a reply. */
-export type ChatAction =
-  | { readonly text: string }
-  | { readonly tap: DeliveredChoice; readonly under: DeliveredReply };
-
-/** A webhook request as the provider makes it, signed or carrying its secret. */
-export interface ProviderRequest {
-  readonly path: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-/** One channel as its provider plays it, for one sender. */
-export interface ChannelPlayer {
-  /** The gateway's webhook path for the channel. */
-  readonly path: string;
-  /** The request the provider makes to deliver `action`. */
-  inbound(action: ChatAction): ProviderRequest;
-  /** The provider's send API, where the gateway's outbox delivers the replies. */
-  readonly api: ProviderApi;
-}
 
 /** How a channel names its senders, and the player for one of them. */
 interface ChannelSpec {

@@ -2,8 +2,8 @@ import { createHmac } from "node:crypto";
 import type { MetaMessagingConfig } from "../gateways/messenger/config.js";
 import type { MetaChannel } from "../gateways/messenger/meta-channel.js";
 import { newMid, simulateMetaInbound } from "../gateways/messenger/simulate.js";
-import type { ChannelPlayer } from "./chat-channel.js";
 import { type DeliveredReply, jsonObject, type ProviderCall } from "./chat-graph.js";
+import type { ChannelPlayer } from "./chat-player.js";
 
 /**
  * `teller chat --channel messenger|instagram`: Meta's side of the two channels. Inbound: the

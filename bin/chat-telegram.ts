@@ -4,8 +4,8 @@ import {
   telegramTextUpdate,
   telegramWebhookRequest,
 } from "../gateways/telegram/simulate.js";
-import type { ChannelPlayer } from "./chat-channel.js";
 import { type DeliveredReply, jsonObject, type ProviderAnswer, type ProviderCall } from "./chat-graph.js";
+import type { ChannelPlayer } from "./chat-player.js";
 
 /**
  * `teller chat --channel telegram`: Telegram's side. Inbound: an Update (a text message, or a

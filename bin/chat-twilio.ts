@@ -1,7 +1,7 @@
 import type { TwilioConfig } from "../gateways/twilio/config.js";
 import { newMessageSid, simulateTwilioMessage } from "../gateways/twilio/simulate.js";
-import type { ChannelPlayer } from "./chat-channel.js";
 import type { ProviderAnswer, ProviderCall } from "./chat-graph.js";
+import type { ChannelPlayer } from "./chat-player.js";
 
 /**
  * `teller chat --channel twilio`: Twilio's side, SMS or (with `--from whatsapp:+…`) WhatsApp

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { WhatsAppConfig } from "../gateways/config.js";
-import type { ChannelPlayer, ChatAction } from "./chat-channel.js";
 import { type DeliveredReply, jsonObject, type ProviderCall } from "./chat-graph.js";
 import { graphError } from "./chat-meta.js";
+import type { ChannelPlayer, ChatAction } from "./chat-player.js";
 
 /**
  * `teller chat --channel whatsapp`: WhatsApp Cloud API as Meta plays it. Inbound: the webhook

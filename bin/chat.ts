@@ -3,15 +3,9 @@ import { devSmsPath, readDevSmsFile } from "../core/stores/otp/dev-outbox-sender
 import { DEV_GRAPH_PORT, type GatewayConfig, loadGatewayConfig } from "../gateways/config.js";
 import { ensureDevSecrets } from "../lib/dev-secrets.js";
 import { ConfigError, type Env, readVar } from "../lib/env.js";
-import {
-  CHANNEL_SPECS,
-  CHAT_CHANNELS,
-  type ChannelPlayer,
-  type ChatAction,
-  type ChatChannel,
-  isChatChannel,
-} from "./chat-channel.js";
+import { CHANNEL_SPECS, CHAT_CHANNELS, type ChatChannel, isChatChannel } from "./chat-channel.js";
 import { type DeliveredReply, startProviderStandIn } from "./chat-graph.js";
+import type { ChannelPlayer, ChatAction } from "./chat-player.js";
 
 /** Options of `teller chat`. */
 export interface ChatArgs {
