@@ -106,7 +106,9 @@ export function meterTransfers(ledger: LedgerStore, metrics: Pick<CoreMetrics, "
     async createTransfer(input) {
       try {
         const result = await ledger.createTransfer(input);
-        if (!result.replayed) metrics.transfers.inc({ outcome: result.transfer.status });
+        // A new transfer is posted or held; only a replay can find one cancelled since.
+        const { status } = result.transfer;
+        if (!result.replayed && status !== "cancelled") metrics.transfers.inc({ outcome: status });
         return result;
       } catch (err) {
         metrics.transfers.inc({ outcome: transferFailure(err) });

@@ -58,6 +58,11 @@ const CONTRACT: Record<string, { scope: string; empty: "ok" | "unimplemented" | 
   "teller.v1.CustomerService/Deposit": { scope: "banking:admin", empty: { field: "account_id" } },
   "teller.v1.CustomerService/EnrollTotp": { scope: "banking:admin", empty: { field: "customer_id" } },
   "teller.v1.CustomerService/EraseSubject": { scope: "banking:admin", empty: { field: "channel" } },
+  "teller.v1.CustomerService/ReleaseHeldTransfer": {
+    scope: "banking:admin",
+    empty: { field: "transfer_id" },
+  },
+  "teller.v1.CustomerService/CancelHeldTransfer": { scope: "banking:admin", empty: { field: "transfer_id" } },
   "teller.v1.StepUpService/StartChallenge": { scope: "banking:write", empty: { field: "customer_id" } },
   "teller.v1.StepUpService/VerifyChallenge": { scope: "banking:write", empty: { field: "challenge_id" } },
   "teller.v1.AuditService/ListAuditEvents": { scope: "audit", empty: "ok" },

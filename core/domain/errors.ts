@@ -18,6 +18,7 @@ export type ErrorCode =
   | "STEP_UP_MISMATCH"
   | "TRANSFER_REFUSED"
   | "STEP_UP_UNAVAILABLE"
+  | "TRANSFER_NOT_HELD"
   | "UNAVAILABLE";
 
 /** Optional facts a caller needs to act on an error. */

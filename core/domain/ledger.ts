@@ -40,7 +40,8 @@ export interface Posting {
 /**
  * A double-entry movement between two accounts. A "posted" transfer moved the money; a "held" one
  * was stopped by a fraud rule for review and moved nothing (no entries), `statusReason` telling the
- * customer why. Deposits are always posted.
+ * customer why. The bank's review ends a hold: released, it is posted; cancelled, it stays without
+ * entries for good. Deposits are always posted.
  */
 export interface Transfer {
   readonly id: string;
@@ -48,10 +49,30 @@ export interface Transfer {
   readonly toAccountId: string;
   readonly amount: Money;
   readonly reference: string;
-  readonly status: "posted" | "held";
-  /** Why a held transfer was held, a sentence for the customer; absent when posted. */
+  readonly status: TransferStatus;
+  /** Why a held transfer was held, a sentence for the customer; absent otherwise. */
   readonly statusReason?: string;
   readonly createdAt: number;
+}
+
+/** Where a transfer stands: "held" is the only state that ever changes, to "posted" or "cancelled". */
+export type TransferStatus = "posted" | "held" | "cancelled";
+
+/**
+ * The bank's decision on a held transfer (CustomerService.ReleaseHeldTransfer and
+ * CancelHeldTransfer). `by` is the deciding service's token subject, for the audit trail.
+ */
+export interface HoldDecision {
+  readonly transferId: string;
+  readonly by: string;
+}
+
+/**
+ * A cancellation: `reason` is a reason code or case reference, 1..64 characters of
+ * [A-Za-z0-9_.:-], audited as given, so it never holds free text or personal data.
+ */
+export interface HoldCancellation extends HoldDecision {
+  readonly reason: string;
 }
 
 /** One page of postings, newest first; `nextCursor` is absent on the last page. */
@@ -124,8 +145,9 @@ export interface TransferResult {
  * LedgerStore is the port for the double-entry ledger. Implementations enforce in the database
  * that customer balances never go negative and that an idempotency key posts at most once.
  * Errors are DomainError: NOT_FOUND, ALREADY_EXISTS, CURRENCY_MISMATCH, IDEMPOTENCY_CONFLICT,
- * INSUFFICIENT_FUNDS, INVALID_ARGUMENT (bad cursor or field), UNAVAILABLE (database down, or
- * still contended after the bounded retries of a serialization failure).
+ * INSUFFICIENT_FUNDS, TRANSFER_NOT_HELD (the review of a hold came too late), INVALID_ARGUMENT
+ * (bad cursor or field), UNAVAILABLE (database down, or still contended after the bounded
+ * retries of a serialization failure).
  */
 export interface LedgerStore {
   createCustomer(input: { displayName: string; phoneNumber: string }): Promise<Customer>;
@@ -164,8 +186,22 @@ export interface LedgerStore {
    * no key, so a retry with the same key runs again.
    */
   createTransfer(input: TransferInput): Promise<TransferResult>;
-  /** A transfer (posted or held) or deposit by id. */
+  /** A transfer (posted, held or cancelled) or deposit by id. */
   getTransfer(transferId: string): Promise<Transfer | undefined>;
+  /**
+   * Posts a held transfer after review, in one transaction under the locks of createTransfer:
+   * both balances move and it becomes "posted", audited as "transfer.released". The limits are
+   * not run again (a person decided), the funds are: INSUFFICIENT_FUNDS leaves it held. A posted
+   * transfer (or deposit) is returned unchanged and nothing moves again; a cancelled one is
+   * TRANSFER_NOT_HELD; an unknown id NOT_FOUND.
+   */
+  releaseHeldTransfer(decision: HoldDecision): Promise<Transfer>;
+  /**
+   * Cancels a held transfer: it becomes "cancelled" and moves nothing, ever, audited as
+   * "transfer.cancelled" with the reason. A cancelled transfer is returned unchanged; a posted
+   * one is TRANSFER_NOT_HELD; an unknown id NOT_FOUND.
+   */
+  cancelHeldTransfer(cancellation: HoldCancellation): Promise<Transfer>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

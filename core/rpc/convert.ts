@@ -83,9 +83,16 @@ export function postingToPb(p: Posting): MessageInitShape<typeof TransactionSche
   };
 }
 
+const TRANSFER_STATUS: Record<Transfer["status"], TransferStatus> = {
+  posted: TransferStatus.POSTED,
+  held: TransferStatus.HELD,
+  cancelled: TransferStatus.CANCELLED,
+};
+
 /**
- * A transfer as a generated message init: posted, or held with the reason the customer reads.
- * REFUSED never appears here: a refused transfer is not recorded, the call fails TRANSFER_REFUSED.
+ * A transfer as a generated message init: posted, held with the reason the customer reads, or
+ * cancelled after review. REFUSED never appears here: a refused transfer is not recorded, the
+ * call fails TRANSFER_REFUSED.
  */
 export function transferToPb(t: Transfer): MessageInitShape<typeof TransferSchema> {
   return {
@@ -94,7 +101,7 @@ export function transferToPb(t: Transfer): MessageInitShape<typeof TransferSchem
     toAccountId: t.toAccountId,
     amount: moneyToPb(t.amount),
     reference: t.reference,
-    status: t.status === "held" ? TransferStatus.HELD : TransferStatus.POSTED,
+    status: TRANSFER_STATUS[t.status],
     statusReason: t.statusReason ?? "",
     createdAt: ts(t.createdAt),
   };

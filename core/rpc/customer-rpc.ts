@@ -11,6 +11,7 @@ import {
   requireKey,
   requirePhone,
   requirePositiveMoney,
+  requireReasonCode,
   requireText,
 } from "./fields.js";
 import { route, type ServiceRoutes } from "./route.js";
@@ -64,6 +65,21 @@ export function createCustomerRoutes(deps: CustomerRpcDeps): ServiceRoutes {
         const erased = await deps.erasure.eraseSubject(channel, channelUserId);
         ctx.annotate({ subjectId: erased.subjectId, erased: erased.parts });
         return {};
+      }),
+      // The deciding service is the token's subject, for the audit trail; the reason code is
+      // audited but left out of the log line.
+      releaseHeldTransfer: route(m.releaseHeldTransfer, "banking:admin", async (req, ctx) => {
+        const transferId = requireId("transfer_id", req.transferId);
+        ctx.annotate({ transferId });
+        const transfer = await deps.ledger.releaseHeldTransfer({ transferId, by: ctx.caller.subject });
+        return { transfer: transferToPb(transfer) };
+      }),
+      cancelHeldTransfer: route(m.cancelHeldTransfer, "banking:admin", async (req, ctx) => {
+        const transferId = requireId("transfer_id", req.transferId);
+        const reason = requireReasonCode("reason", req.reason);
+        ctx.annotate({ transferId });
+        const transfer = await deps.ledger.cancelHeldTransfer({ transferId, by: ctx.caller.subject, reason });
+        return { transfer: transferToPb(transfer) };
       }),
     },
   };

@@ -41,6 +41,9 @@ const STATUS: Record<ErrorCode, Code> = {
   // the request's form, stands in the way, as with INSUFFICIENT_FUNDS. ErrorInfo metadata `rule`.
   TRANSFER_REFUSED: Code.FailedPrecondition,
   STEP_UP_UNAVAILABLE: Code.FailedPrecondition,
+  // Releasing a cancelled transfer or cancelling a posted one: the review came too late, the
+  // transfer's state (not the request's form) stands in the way, as with TRANSFER_REFUSED.
+  TRANSFER_NOT_HELD: Code.FailedPrecondition,
   UNAVAILABLE: Code.Unavailable,
 };
 

@@ -37,6 +37,18 @@ export function requireId(field: string, value: string, max = 64): string {
   return value;
 }
 
+/**
+ * A reason code or case reference: 1..max characters of [A-Za-z0-9_.:-] ("confirmed_fraud",
+ * "case:FR-2291"). No spaces, so no sentence and no name: it goes on the audit trail as given.
+ */
+export function requireReasonCode(field: string, value: string, max = 64): string {
+  requireText(field, value, max);
+  if (!/^[A-Za-z0-9_.:-]+$/.test(value)) {
+    throw invalidArgument(field, "must contain only letters, digits, '_', '.', ':' and '-'");
+  }
+  return value;
+}
+
 /** A provider message id or idempotency key: 1..max printable ASCII characters. */
 export function requireKey(field: string, value: string, max: number): string {
   requireText(field, value, max);

@@ -149,6 +149,8 @@ async function execute(
   if (transfer.status === "held") {
     return done(reply(heldText(parts.amount, parts.payee.name, transfer.statusReason ?? ""), MENU));
   }
+  // Only a posted transfer moved money: a replay of one the bank has since cancelled must not say "sent".
+  if (transfer.status !== "posted") return done(reply(FAILED_TEXT, MENU));
   const after = await deps.ledger.getAccount(parts.from.id);
   const balance = after ? { currency: after.currency, minorUnits: after.balance } : undefined;
   return done(reply(sentText(parts.amount, parts.payee.name, balance), MENU));

@@ -1,5 +1,12 @@
 import { invalidArgument } from "../../domain/errors.js";
-import type { Account, Beneficiary, Customer, Posting, Transfer } from "../../domain/ledger.js";
+import type {
+  Account,
+  Beneficiary,
+  Customer,
+  Posting,
+  Transfer,
+  TransferStatus,
+} from "../../domain/ledger.js";
 
 /**
  * Row shapes and converters of the PostgreSQL ledger. Drivers differ on int8: pg returns a
@@ -66,7 +73,7 @@ export interface TransferRow {
   reference: string;
   created_ms: Int8;
   /** Selected by TRANSFER_STATUS_COLUMNS only; absent means posted. */
-  status?: "posted" | "held";
+  status?: TransferStatus;
   status_reason?: string | null;
 }
 
@@ -104,7 +111,7 @@ export function toAccount(row: AccountRow): Account {
   };
 }
 
-/** Converts a row to a Transfer: posted unless the row says held, with the held one's reason. */
+/** Converts a row to a Transfer: posted unless the row says otherwise, with a held one's reason. */
 export function toTransfer(row: TransferRow): Transfer {
   const held = row.status === "held";
   return {
@@ -113,7 +120,7 @@ export function toTransfer(row: TransferRow): Transfer {
     toAccountId: row.to_account_id,
     amount: { currency: row.currency, minorUnits: BigInt(row.amount) },
     reference: row.reference,
-    status: held ? "held" : "posted",
+    status: row.status ?? "posted",
     ...(held ? { statusReason: row.status_reason ?? "" } : {}),
     createdAt: Number(row.created_ms),
   };

@@ -7,6 +7,7 @@ import type { Account, DepositInput, LedgerStore } from "../../domain/ledger.js"
 import { appendAuditEvent } from "./audit-append.js";
 import { addBeneficiary, findBeneficiary, listBeneficiaries } from "./ledger-beneficiaries.js";
 import { postDeposit } from "./ledger-deposit.js";
+import { createHoldReview } from "./ledger-hold-review.js";
 import type { AccountRow, CustomerRow, PostingRow } from "./ledger-rows.js";
 import {
   ACCOUNT_COLUMNS,
@@ -65,11 +66,13 @@ function pageSize(limit: number): number {
  * Creates the LedgerStore on PostgreSQL (or PGlite, with the same SQL). The database enforces
  * what must never break — no negative customer balance, one transfer per idempotency key,
  * append-only entries — and the store maps SQLSTATEs, never message text, to DomainError codes.
- * Payees live in ledger-beneficiaries.ts, transfers in ledger-transfer.ts; this file composes.
+ * Payees live in ledger-beneficiaries.ts, transfers in ledger-transfer.ts, the review of held
+ * transfers in ledger-hold-review.ts; this file composes.
  */
 export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): LedgerStore {
   const { client, clock, ids } = deps;
   const now = () => new Date(clock.now()).toISOString();
+  const review = createHoldReview({ client, clock, ids });
 
   const findAccount = async (accountId: string): Promise<Account | undefined> => {
     const { rows } = await client.query<AccountRow>(
@@ -207,6 +210,8 @@ export function createPostgresLedgerStore(deps: PostgresLedgerStoreDeps): Ledger
         throw new DomainError("TRANSFER_REFUSED", reason, { rule });
       }),
     getTransfer: (transferId) => guard(() => findTransfer(client, transferId)),
+    releaseHeldTransfer: (decision) => guard(() => review.release(decision)),
+    cancelHeldTransfer: (cancellation) => guard(() => review.cancel(cancellation)),
 
     listPostings: (accountId, page) =>
       guard(async () => {

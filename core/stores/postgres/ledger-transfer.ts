@@ -28,8 +28,14 @@ function insufficientFunds(cause?: unknown): DomainError {
   });
 }
 
-/** Locks both customer accounts in id order (PG-2), whichever way the money moves, and returns them. */
-async function lockAccounts(tx: SqlClient, input: TransferInput) {
+/**
+ * Locks both customer accounts in id order (PG-2), whichever way the money moves, and returns
+ * them; a release of a held transfer (ledger-hold-review.ts) takes them the same way.
+ */
+export async function lockAccounts(
+  tx: SqlClient,
+  input: Pick<TransferInput, "fromAccountId" | "toAccountId">,
+) {
   const { rows } = await tx.query<AccountRow>(
     `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id IN ($1, $2) AND kind = 'customer' ORDER BY id FOR UPDATE`,
     [input.fromAccountId, input.toAccountId],
@@ -200,9 +206,9 @@ async function audit(
  * ONE statement: the two updates and the two inserts of a transfer cost one round trip instead of
  * four, which is most of a transfer's client CPU (bench/transfers.ts). Each entry takes its
  * account's balance as the update left it. The accounts CHECK still stands behind the balance
- * pre-check: its violation (23514) is INSUFFICIENT_FUNDS.
+ * pre-check: its violation (23514) is INSUFFICIENT_FUNDS. A release of a held transfer posts with it.
  */
-async function move(
+export async function move(
   tx: SqlClient,
   deps: TransferDeps,
   leg: { row: TransferRow; from: AccountRow; to: AccountRow; now: string; minorUnits: bigint },

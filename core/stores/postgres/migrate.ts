@@ -5,6 +5,7 @@ import { transferRulesMigration } from "./migrations/004-transfer-rules.js";
 import { totpMigration } from "./migrations/005-totp.js";
 import { channelLinksMigration } from "./migrations/006-channel-links.js";
 import { auditInboxMigration } from "./migrations/007-audit-inbox.js";
+import { heldTransferReviewMigration } from "./migrations/008-held-transfer-review.js";
 import type { SqlClient } from "./sql-client.js";
 
 /** One schema change: applied once, in version order, recorded in schema_migrations. */
@@ -15,8 +16,8 @@ export interface Migration {
 }
 
 /**
- * The database's migrations in order: the ledger, the audit trail, then transfers and payees, and
- * the audit inbox. They live in modules, not .sql files, because the build copies no assets: the
+ * The database's migrations in order: the ledger, the audit trail, then transfers and payees, the
+ * audit inbox, and the review of held transfers. They live in modules, not .sql files, because the build copies no assets: the
  * same text then runs from source (tsx) and from dist/.
  */
 export const migrations: readonly Migration[] = [
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   totpMigration,
   channelLinksMigration,
   auditInboxMigration,
+  heldTransferReviewMigration,
 ];
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file teller/v1/customer_service.proto.
  */
 export const file_teller_v1_customer_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0ZWxsZXIvdjEvY3VzdG9tZXJfc2VydmljZS5wcm90bxIJdGVsbGVyLnYxInsKCEN1c3RvbWVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIUCgxwaG9uZV9udW1iZXIYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQwoVQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0EhQKDGRpc3BsYXlfbmFtZRgBIAEoCRIUCgxwaG9uZV9udW1iZXIYAiABKAkiPwoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRIlCghjdXN0b21lchgBIAEoCzITLnRlbGxlci52MS5DdXN0b21lciI7ChJPcGVuQWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkiOgoTT3BlbkFjY291bnRSZXNwb25zZRIjCgdhY2NvdW50GAEgASgLMhIudGVsbGVyLnYxLkFjY291bnQicgoORGVwb3NpdFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIgCgZhbW91bnQYAiABKAsyEC50ZWxsZXIudjEuTW9uZXkSEQoJcmVmZXJlbmNlGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCSJdCg9EZXBvc2l0UmVzcG9uc2USJQoIdHJhbnNmZXIYASABKAsyEy50ZWxsZXIudjEuVHJhbnNmZXISIwoHYWNjb3VudBgCIAEoCzISLnRlbGxlci52MS5BY2NvdW50IigKEUVucm9sbFRvdHBSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJIikKEkVucm9sbFRvdHBSZXNwb25zZRITCgtvdHBhdXRoX3VyaRgBIAEoCSJTChNFcmFzZVN1YmplY3RSZXF1ZXN0EiMKB2NoYW5uZWwYASABKA4yEi50ZWxsZXIudjEuQ2hhbm5lbBIXCg9jaGFubmVsX3VzZXJfaWQYAiABKAkiFgoURXJhc2VTdWJqZWN0UmVzcG9uc2UylAMKD0N1c3RvbWVyU2VydmljZRJVCg5DcmVhdGVDdXN0b21lchIgLnRlbGxlci52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIS50ZWxsZXIudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJMCgtPcGVuQWNjb3VudBIdLnRlbGxlci52MS5PcGVuQWNjb3VudFJlcXVlc3QaHi50ZWxsZXIudjEuT3BlbkFjY291bnRSZXNwb25zZRJACgdEZXBvc2l0EhkudGVsbGVyLnYxLkRlcG9zaXRSZXF1ZXN0GhoudGVsbGVyLnYxLkRlcG9zaXRSZXNwb25zZRJJCgpFbnJvbGxUb3RwEhwudGVsbGVyLnYxLkVucm9sbFRvdHBSZXF1ZXN0Gh0udGVsbGVyLnYxLkVucm9sbFRvdHBSZXNwb25zZRJPCgxFcmFzZVN1YmplY3QSHi50ZWxsZXIudjEuRXJhc2VTdWJqZWN0UmVxdWVzdBofLnRlbGxlci52MS5FcmFzZVN1YmplY3RSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_teller_v1_banking_service, file_teller_v1_common]);
+  fileDesc("CiB0ZWxsZXIvdjEvY3VzdG9tZXJfc2VydmljZS5wcm90bxIJdGVsbGVyLnYxInsKCEN1c3RvbWVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIUCgxwaG9uZV9udW1iZXIYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQwoVQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0EhQKDGRpc3BsYXlfbmFtZRgBIAEoCRIUCgxwaG9uZV9udW1iZXIYAiABKAkiPwoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRIlCghjdXN0b21lchgBIAEoCzITLnRlbGxlci52MS5DdXN0b21lciI7ChJPcGVuQWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkiOgoTT3BlbkFjY291bnRSZXNwb25zZRIjCgdhY2NvdW50GAEgASgLMhIudGVsbGVyLnYxLkFjY291bnQicgoORGVwb3NpdFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIgCgZhbW91bnQYAiABKAsyEC50ZWxsZXIudjEuTW9uZXkSEQoJcmVmZXJlbmNlGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCSJdCg9EZXBvc2l0UmVzcG9uc2USJQoIdHJhbnNmZXIYASABKAsyEy50ZWxsZXIudjEuVHJhbnNmZXISIwoHYWNjb3VudBgCIAEoCzISLnRlbGxlci52MS5BY2NvdW50IigKEUVucm9sbFRvdHBSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJIikKEkVucm9sbFRvdHBSZXNwb25zZRITCgtvdHBhdXRoX3VyaRgBIAEoCSJTChNFcmFzZVN1YmplY3RSZXF1ZXN0EiMKB2NoYW5uZWwYASABKA4yEi50ZWxsZXIudjEuQ2hhbm5lbBIXCg9jaGFubmVsX3VzZXJfaWQYAiABKAkiFgoURXJhc2VTdWJqZWN0UmVzcG9uc2UiMQoaUmVsZWFzZUhlbGRUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkiRAobUmVsZWFzZUhlbGRUcmFuc2ZlclJlc3BvbnNlEiUKCHRyYW5zZmVyGAEgASgLMhMudGVsbGVyLnYxLlRyYW5zZmVyIkAKGUNhbmNlbEhlbGRUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkMKGkNhbmNlbEhlbGRUcmFuc2ZlclJlc3BvbnNlEiUKCHRyYW5zZmVyGAEgASgLMhMudGVsbGVyLnYxLlRyYW5zZmVyMt0ECg9DdXN0b21lclNlcnZpY2USVQoOQ3JlYXRlQ3VzdG9tZXISIC50ZWxsZXIudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0GiEudGVsbGVyLnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USTAoLT3BlbkFjY291bnQSHS50ZWxsZXIudjEuT3BlbkFjY291bnRSZXF1ZXN0Gh4udGVsbGVyLnYxLk9wZW5BY2NvdW50UmVzcG9uc2USQAoHRGVwb3NpdBIZLnRlbGxlci52MS5EZXBvc2l0UmVxdWVzdBoaLnRlbGxlci52MS5EZXBvc2l0UmVzcG9uc2USSQoKRW5yb2xsVG90cBIcLnRlbGxlci52MS5FbnJvbGxUb3RwUmVxdWVzdBodLnRlbGxlci52MS5FbnJvbGxUb3RwUmVzcG9uc2USTwoMRXJhc2VTdWJqZWN0Eh4udGVsbGVyLnYxLkVyYXNlU3ViamVjdFJlcXVlc3QaHy50ZWxsZXIudjEuRXJhc2VTdWJqZWN0UmVzcG9uc2USZAoTUmVsZWFzZUhlbGRUcmFuc2ZlchIlLnRlbGxlci52MS5SZWxlYXNlSGVsZFRyYW5zZmVyUmVxdWVzdBomLnRlbGxlci52MS5SZWxlYXNlSGVsZFRyYW5zZmVyUmVzcG9uc2USYQoSQ2FuY2VsSGVsZFRyYW5zZmVyEiQudGVsbGVyLnYxLkNhbmNlbEhlbGRUcmFuc2ZlclJlcXVlc3QaJS50ZWxsZXIudjEuQ2FuY2VsSGVsZFRyYW5zZmVyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_teller_v1_banking_service, file_teller_v1_common]);
 
 /**
  * Customer is a bank customer.
@@ -314,6 +314,100 @@ export const EraseSubjectResponseSchema: GenMessage<EraseSubjectResponse> = /*@_
   messageDesc(file_teller_v1_customer_service, 10);
 
 /**
+ * ReleaseHeldTransferRequest names a held transfer to post.
+ *
+ * @generated from message teller.v1.ReleaseHeldTransferRequest
+ */
+export type ReleaseHeldTransferRequest = Message<"teller.v1.ReleaseHeldTransferRequest"> & {
+  /**
+   * Required, 1..64 characters (as GetTransferRequest.transfer_id).
+   *
+   * @generated from field: string transfer_id = 1;
+   */
+  transferId: string;
+};
+
+/**
+ * Describes the message teller.v1.ReleaseHeldTransferRequest.
+ * Use `create(ReleaseHeldTransferRequestSchema)` to create a new message.
+ */
+export const ReleaseHeldTransferRequestSchema: GenMessage<ReleaseHeldTransferRequest> = /*@__PURE__*/
+  messageDesc(file_teller_v1_customer_service, 11);
+
+/**
+ * ReleaseHeldTransferResponse carries the released transfer.
+ *
+ * @generated from message teller.v1.ReleaseHeldTransferResponse
+ */
+export type ReleaseHeldTransferResponse = Message<"teller.v1.ReleaseHeldTransferResponse"> & {
+  /**
+   * The transfer, POSTED.
+   *
+   * @generated from field: teller.v1.Transfer transfer = 1;
+   */
+  transfer?: Transfer | undefined;
+};
+
+/**
+ * Describes the message teller.v1.ReleaseHeldTransferResponse.
+ * Use `create(ReleaseHeldTransferResponseSchema)` to create a new message.
+ */
+export const ReleaseHeldTransferResponseSchema: GenMessage<ReleaseHeldTransferResponse> = /*@__PURE__*/
+  messageDesc(file_teller_v1_customer_service, 12);
+
+/**
+ * CancelHeldTransferRequest names a held transfer to cancel and why.
+ *
+ * @generated from message teller.v1.CancelHeldTransferRequest
+ */
+export type CancelHeldTransferRequest = Message<"teller.v1.CancelHeldTransferRequest"> & {
+  /**
+   * Required, 1..64 characters (as GetTransferRequest.transfer_id).
+   *
+   * @generated from field: string transfer_id = 1;
+   */
+  transferId: string;
+
+  /**
+   * Required reason code or case reference, 1..64 characters of letters, digits and "_.:-" (no
+   * spaces), for example "confirmed_fraud" or "case:FR-2291". Kept as given on the audit trail,
+   * which is append-only and outlives erasure, so no free text: never customer personal data.
+   * Not shown to the customer, not logged.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message teller.v1.CancelHeldTransferRequest.
+ * Use `create(CancelHeldTransferRequestSchema)` to create a new message.
+ */
+export const CancelHeldTransferRequestSchema: GenMessage<CancelHeldTransferRequest> = /*@__PURE__*/
+  messageDesc(file_teller_v1_customer_service, 13);
+
+/**
+ * CancelHeldTransferResponse carries the cancelled transfer.
+ *
+ * @generated from message teller.v1.CancelHeldTransferResponse
+ */
+export type CancelHeldTransferResponse = Message<"teller.v1.CancelHeldTransferResponse"> & {
+  /**
+   * The transfer, CANCELLED.
+   *
+   * @generated from field: teller.v1.Transfer transfer = 1;
+   */
+  transfer?: Transfer | undefined;
+};
+
+/**
+ * Describes the message teller.v1.CancelHeldTransferResponse.
+ * Use `create(CancelHeldTransferResponseSchema)` to create a new message.
+ */
+export const CancelHeldTransferResponseSchema: GenMessage<CancelHeldTransferResponse> = /*@__PURE__*/
+  messageDesc(file_teller_v1_customer_service, 14);
+
+/**
  * CustomerService onboards customers and funds accounts, for the bank's own systems and development.
  * Scope: `banking:admin`.
  *
@@ -372,6 +466,32 @@ export const CustomerService: GenService<{
     methodKind: "unary";
     input: typeof EraseSubjectRequestSchema;
     output: typeof EraseSubjectResponseSchema;
+  },
+  /**
+   * ReleaseHeldTransfer posts a transfer a fraud rule held, after the bank's review: both balances
+   * move and status becomes POSTED. The limits are not run again (the review decided), the funds
+   * are: too little money is FAILED_PRECONDITION INSUFFICIENT_FUNDS and it stays HELD. Idempotent:
+   * a POSTED transfer is returned unchanged; a CANCELLED one is FAILED_PRECONDITION
+   * TRANSFER_NOT_HELD; an unknown id is NOT_FOUND. Audited as "transfer.released".
+   *
+   * @generated from rpc teller.v1.CustomerService.ReleaseHeldTransfer
+   */
+  releaseHeldTransfer: {
+    methodKind: "unary";
+    input: typeof ReleaseHeldTransferRequestSchema;
+    output: typeof ReleaseHeldTransferResponseSchema;
+  },
+  /**
+   * CancelHeldTransfer ends a held transfer without moving money: status becomes CANCELLED.
+   * Idempotent: a CANCELLED transfer is returned unchanged; a POSTED one is FAILED_PRECONDITION
+   * TRANSFER_NOT_HELD; an unknown id is NOT_FOUND. Audited as "transfer.cancelled" with the reason.
+   *
+   * @generated from rpc teller.v1.CustomerService.CancelHeldTransfer
+   */
+  cancelHeldTransfer: {
+    methodKind: "unary";
+    input: typeof CancelHeldTransferRequestSchema;
+    output: typeof CancelHeldTransferResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_teller_v1_customer_service, 0);
