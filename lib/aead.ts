@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { pooledRandomBytes } from "./random-pool.js";
 
 /**
  * Encryption at rest for conversation transcripts and TOTP secrets: AES-256-GCM with a fresh
@@ -78,7 +79,8 @@ export function encrypt(keyring: Keyring, plaintext: Uint8Array | string, aad: s
   const kid = keyring.primaryKid;
   const key = keyring.keys.get(kid);
   if (key === undefined) throw keyringError("the primary key id has no key");
-  const iv = randomBytes(IV_BYTES);
+  // Pooled CSPRNG bytes: each IV is fresh and handed out once (lib/random-pool.ts).
+  const iv = pooledRandomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(fullAad(kid, aad));
   const data = typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : plaintext;

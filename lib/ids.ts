@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { pooledRandomBytes } from "./random-pool.js";
 
 /**
  * Creates an opaque random id: 128 bits from the CSPRNG as 22 base64url characters,
@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
  * 128 bits meets ASVS 5 11.5.1 for non-guessable values.
  */
 export function newId(prefix = ""): string {
-  return prefix + randomBytes(16).toString("base64url");
+  return prefix + pooledRandomBytes(16).toString("base64url");
 }
 
 /** A source of ids, injected so tests can make them predictable. */

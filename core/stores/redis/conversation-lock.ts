@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChainableCommander } from "ioredis";
 import type { Logger } from "../../../lib/logger.js";
+import { pooledRandomBytes } from "../../../lib/random-pool.js";
 import { defineScript, hashTag, type RedisClient } from "../../../lib/redis.js";
 import type { ConversationLock } from "../../domain/conversation-ports.js";
 import { DomainError } from "../../domain/errors.js";
@@ -157,7 +157,7 @@ export function createRedisConversationLock(options: RedisConversationLockOption
       const turn: Turn = {
         queue: lockQueueKey(prefix, subjectId),
         lease: (token) => lockLeaseKey(prefix, subjectId, token),
-        token: randomBytes(12).toString("base64url"),
+        token: pooledRandomBytes(12).toString("base64url"),
       };
       return hold(turn, arrive(turn), fn);
     },
