@@ -1,34 +1,14 @@
-import type { Clock } from "../lib/clock.js";
-import type { Logger } from "../lib/logger.js";
-import type { RedisClient } from "../lib/redis.js";
-import type { ChannelRoute } from "./channel.js";
+import type { ChannelParts, ChannelRoute } from "./channel.js";
 import type { GatewayConfig } from "./config.js";
-import type { CoreConversation } from "./core-client-port.js";
 import { INSTAGRAM, MESSENGER } from "./messenger/meta-channel.js";
 import { createMetaMessagingRoute } from "./messenger/routes.js";
 import { createMetaSender } from "./messenger/send.js";
-import type { Outbox, Sender } from "./outbox/outbox.js";
+import type { Sender } from "./outbox/outbox.js";
 import { createTelegramChannel } from "./telegram/channel.js";
 import { createTwilioChannel } from "./twilio/channel.js";
 import { createWebchatChannel } from "./webchat/channel.js";
 import { createWhatsAppRoute } from "./whatsapp/routes.js";
 import { createWhatsAppSender } from "./whatsapp/send.js";
-
-/** What every channel is built from; each takes the parts it needs. */
-export interface ChannelParts {
-  readonly core: CoreConversation;
-  readonly outbox: Outbox;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly redis?: RedisClient;
-  readonly keyPrefix: string;
-  /** The send APIs' timeout (HTTP_TIMEOUT). */
-  readonly timeoutMs: number;
-  readonly userAgent: string;
-  readonly fetch?: typeof fetch;
-  /** Counts a refused signature (or token) of one channel. */
-  signatureFailed(channel: string): void;
-}
 
 /** The webhook routes to mount and the outbox's sender per channel name. */
 export interface Channels {

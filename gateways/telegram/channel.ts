@@ -4,10 +4,8 @@
  * route and a sender and nothing else.
  */
 import type { Logger } from "../../lib/logger.js";
-import type { RedisClient } from "../../lib/redis.js";
-import type { ChannelRoute } from "../channel.js";
-import type { CoreConversation } from "../core-client-port.js";
-import type { Outbox, Sender } from "../outbox/outbox.js";
+import type { ChannelDeps, ChannelRoute } from "../channel.js";
+import type { Sender } from "../outbox/outbox.js";
 import { type BotApi, createBotApi } from "./bot-api.js";
 import { createCallbackData } from "./callback-data.js";
 import type { TelegramConfig } from "./config.js";
@@ -15,19 +13,7 @@ import { createTelegramRoute } from "./routes.js";
 import { createTelegramSender } from "./send.js";
 
 /** Collaborators of createTelegramChannel. */
-export interface TelegramChannelDeps {
-  readonly config: TelegramConfig;
-  readonly core: CoreConversation;
-  readonly outbox: Outbox;
-  readonly logger: Logger;
-  /** Holds long quick-reply payloads (see callback-data.ts); in-process without it. */
-  readonly redis?: RedisClient;
-  readonly keyPrefix: string;
-  readonly timeoutMs: number;
-  readonly userAgent: string;
-  readonly fetch?: typeof globalThis.fetch;
-  readonly onSignatureFailure?: () => void;
-}
+export type TelegramChannelDeps = Omit<ChannelDeps<TelegramConfig>, "clock">;
 
 /** An answerCallbackQuery waits at most this long, since the webhook's 200 waits for it. */
 const ANSWER_TIMEOUT_MS = 3_000;

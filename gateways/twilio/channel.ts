@@ -1,29 +1,12 @@
-import type { Clock } from "../../lib/clock.js";
-import type { Logger } from "../../lib/logger.js";
-import type { RedisClient } from "../../lib/redis.js";
-import type { ChannelRoute } from "../channel.js";
-import type { CoreConversation } from "../core-client-port.js";
-import type { Outbox, Sender } from "../outbox/outbox.js";
+import type { ChannelDeps, ChannelRoute } from "../channel.js";
+import type { Sender } from "../outbox/outbox.js";
 import type { TwilioConfig } from "./config.js";
 import { createMemoryMenuStore, createRedisMenuStore } from "./menus.js";
 import { createTwilioRoute, TWILIO_OUTBOX_CHANNEL } from "./routes.js";
 import { createTwilioSender } from "./send.js";
 
-/** What the gateway root hands the Twilio channel. */
-export interface TwilioChannelDeps {
-  readonly config: TwilioConfig;
-  readonly core: CoreConversation;
-  readonly outbox: Outbox;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  /** Keeps the numbered menus shared by every gateway process; process memory without it. */
-  readonly redis?: RedisClient;
-  readonly keyPrefix: string;
-  readonly timeoutMs: number;
-  readonly userAgent: string;
-  readonly fetch?: typeof fetch;
-  readonly onSignatureFailure?: () => void;
-}
+/** What the gateway root hands the Twilio channel; `redis` keeps the numbered menus shared by every gateway process. */
+export type TwilioChannelDeps = ChannelDeps<TwilioConfig>;
 
 /** The Twilio channel as the root registers it: its webhook, and its Sender under `senderName`. */
 export interface TwilioChannel {
